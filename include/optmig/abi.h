@@ -8,7 +8,7 @@
 #include <stdint.h>
 #endif
 
-#define OM_ABI_VERSION 1u
+#define OM_ABI_VERSION 1
 #define OM_PAGE_SIZE 4096ull
 /* The seccomp filter compares only the high 32 bits of the trapping RIP. */
 #define OM_RANGE_ALIGN (1ull << 32)
@@ -20,7 +20,7 @@
 
 /* ELF note that the trusted runtime places in the image and the loader reads. */
 #define OM_NOTE_NAME "OPTMIG"
-#define OM_NOTE_TYPE 0x4f4d0001u
+#define OM_NOTE_TYPE 0x4f4d0001
 
 #ifndef __ASSEMBLER__
 /* Offsets are relative to the address of the field itself, so the note needs
