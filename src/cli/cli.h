@@ -1,0 +1,8 @@
+/* Subcommands of the optmig command. Each returns the process exit status. */
+#ifndef OM_CLI_H
+#define OM_CLI_H
+int om_cmd_run(int argc, char **argv);
+int om_cmd_measure(int argc, char **argv);
+/* Exit status for usage errors, as in BSD sysexits EX_USAGE. */
+#define OM_EXIT_USAGE 64
+#endif

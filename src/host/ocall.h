@@ -1,0 +1,12 @@
+/* Untrusted OCALL services: what enclave code may ask of the host. */
+#ifndef OM_OCALL_H
+#define OM_OCALL_H
+#include "hthread.h"
+
+void om_ocall_init(const struct om_layout *l);
+int64_t om_ocall_dispatch(struct om_hthread *ht, struct om_ocall *oc);
+/* Ends the process with status after host-side cleanup. */
+_Noreturn void om_host_exit(int status);
+/* Registers a cleanup run by om_host_exit (e.g. removing a control socket). */
+void om_host_atexit(void (*fn)(void));
+#endif

@@ -1,0 +1,194 @@
+/* The mmap area: the enclave's own page map of what it handed out, so the
+ * host only ever commits or releases pages the enclave chose. Musl uses it
+ * for thread stacks and TLS; malloc has its own heap. */
+#include "trt.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#define AREA_PAGES (OM_MMAP_AREA_SIZE / OM_PAGE_SIZE)
+#define MAX_FILE_MAP (256ull << 20)
+
+static uint64_t used[AREA_PAGES / 64];
+static volatile int vm_lock;
+static uint64_t next_hint;
+
+static int test_bit(uint64_t i) { return (used[i / 64] >> (i % 64)) & 1; }
+static void set_bits(uint64_t i, uint64_t n, int v)
+{
+    for (uint64_t k = i; k < i + n; k++) {
+        if (v)
+            used[k / 64] |= 1ull << (k % 64);
+        else
+            used[k / 64] &= ~(1ull << (k % 64));
+    }
+}
+
+static uint64_t area_pages(void) { return (om_trt_layout.mmap_hi - om_trt_layout.mmap_lo) / OM_PAGE_SIZE; }
+
+static int in_area(uint64_t addr, uint64_t len)
+{
+    const struct om_layout *l = &om_trt_layout;
+    return addr % OM_PAGE_SIZE == 0 && len && addr >= l->mmap_lo && addr <= l->mmap_hi &&
+           len <= l->mmap_hi - addr;
+}
+
+/* First fit from a moving hint, wrapping once. */
+static int64_t find_run(uint64_t n)
+{
+    uint64_t total = area_pages();
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t start = pass ? 0 : next_hint, run = 0;
+        for (uint64_t i = start; i < total; i++) {
+            if (test_bit(i)) {
+                run = 0;
+                continue;
+            }
+            if (++run == n) {
+                next_hint = i + 1;
+                return (int64_t)(i + 1 - n);
+            }
+        }
+    }
+    return -1;
+}
+
+static int64_t host_map(struct om_ssa *ssa, uint64_t addr, uint64_t len, int prot, int kind)
+{
+    struct om_ocall *oc = om_oc_begin(ssa, OM_OC_MAP);
+    oc->a[0] = (int64_t)addr;
+    oc->a[1] = (int64_t)len;
+    oc->a[2] = prot;
+    oc->a[3] = kind;
+    return om_oc_call(ssa, oc);
+}
+
+/* Fills a private file mapping through ordinary reads: the enclave never
+ * shares pages with the host. */
+static int64_t fill_from_file(struct om_ssa *ssa, uint64_t addr, uint64_t len, int64_t fd, int64_t off)
+{
+    uint64_t done = 0;
+    while (done < len) {
+        int64_t a[6] = { fd, (int64_t)(addr + done), (int64_t)(len - done), off + (int64_t)done };
+        int64_t r = om_sys_marshal(ssa, SYS_pread64, a);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break; /* past EOF the mapping stays zero */
+        done += (uint64_t)r;
+    }
+    return 0;
+}
+
+int64_t om_sys_mmap(struct om_ssa *ssa, const int64_t a[6])
+{
+    uint64_t addr = (uint64_t)a[0], len = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    int prot = (int)a[2], flags = (int)a[3];
+    if (!a[1] || len < (uint64_t)a[1])
+        return -EINVAL;
+    if (prot & PROT_EXEC)
+        return -EPERM; /* no code is loaded after measurement */
+    int anon = flags & MAP_ANONYMOUS;
+    if (!anon && ((flags & MAP_SHARED) && (prot & PROT_WRITE)))
+        return -ENODEV;
+    if (!anon && len > MAX_FILE_MAP)
+        return -ENOMEM;
+    uint64_t n = len / OM_PAGE_SIZE;
+    om_spin_lock(&vm_lock);
+    if (flags & MAP_FIXED) {
+        if (!in_area(addr, len)) {
+            om_spin_unlock(&vm_lock);
+            return -EPERM;
+        }
+    } else {
+        int64_t p = find_run(n);
+        if (p < 0) {
+            om_spin_unlock(&vm_lock);
+            return -ENOMEM;
+        }
+        addr = om_trt_layout.mmap_lo + (uint64_t)p * OM_PAGE_SIZE;
+    }
+    set_bits((addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, n, 1);
+    om_spin_unlock(&vm_lock);
+
+    int commit_prot = anon ? prot : PROT_READ | PROT_WRITE;
+    int64_t rc = commit_prot ? host_map(ssa, addr, len, commit_prot, OM_MAP_COMMIT)
+                             : host_map(ssa, addr, len, 0, OM_MAP_RELEASE);
+    if (!rc && !anon) {
+        rc = fill_from_file(ssa, addr, len, a[4], a[5]);
+        if (!rc && commit_prot != prot)
+            rc = host_map(ssa, addr, len, prot, prot ? OM_MAP_PROTECT : OM_MAP_RELEASE);
+    }
+    if (rc) {
+        host_map(ssa, addr, len, 0, OM_MAP_RELEASE);
+        om_spin_lock(&vm_lock);
+        set_bits((addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, n, 0);
+        om_spin_unlock(&vm_lock);
+        return rc < 0 && rc > -4096 ? rc : -ENOMEM;
+    }
+    return (int64_t)addr;
+}
+
+int64_t om_sys_munmap(struct om_ssa *ssa, const int64_t a[6])
+{
+    uint64_t addr = (uint64_t)a[0], len = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    if (!in_area(addr, len))
+        return -EINVAL;
+    int64_t rc = host_map(ssa, addr, len, 0, OM_MAP_RELEASE);
+    if (rc)
+        return rc;
+    om_spin_lock(&vm_lock);
+    set_bits((addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, len / OM_PAGE_SIZE, 0);
+    om_spin_unlock(&vm_lock);
+    return 0;
+}
+
+int64_t om_sys_mprotect(struct om_ssa *ssa, const int64_t a[6])
+{
+    uint64_t addr = (uint64_t)a[0], len = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    int prot = (int)a[2];
+    if (prot & PROT_EXEC)
+        return -EPERM;
+    if (!len)
+        return 0;
+    if (!in_area(addr, len))
+        return -EINVAL;
+    return host_map(ssa, addr, len, prot, prot ? OM_MAP_PROTECT : OM_MAP_RELEASE);
+}
+
+int64_t om_sys_mremap(struct om_ssa *ssa, const int64_t a[6])
+{
+    uint64_t old = (uint64_t)a[0], olen = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    uint64_t nlen = ((uint64_t)a[2] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    if (!in_area(old, olen) || !nlen)
+        return -EINVAL;
+    if (nlen <= olen) {
+        if (nlen < olen) {
+            int64_t u[6] = { (int64_t)(old + nlen), (int64_t)(olen - nlen) };
+            om_sys_munmap(ssa, u);
+        }
+        return (int64_t)old;
+    }
+    if (!(a[3] & MREMAP_MAYMOVE))
+        return -ENOMEM;
+    int64_t m[6] = { 0, (int64_t)nlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
+    int64_t na = om_sys_mmap(ssa, m);
+    if (na < 0)
+        return na;
+    memcpy((void *)na, (const void *)old, olen);
+    int64_t u[6] = { (int64_t)old, (int64_t)olen };
+    om_sys_munmap(ssa, u);
+    return na;
+}
+
+int64_t om_sys_madvise(struct om_ssa *ssa, const int64_t a[6])
+{
+    uint64_t addr = (uint64_t)a[0], len = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
+    if (a[2] != MADV_DONTNEED)
+        return 0; /* advice only */
+    if (!in_area(addr, len))
+        return -EINVAL;
+    /* Linux zero-fills private pages after DONTNEED; so do we. */
+    return host_map(ssa, addr, len, PROT_READ | PROT_WRITE, OM_MAP_COMMIT);
+}
