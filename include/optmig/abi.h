@@ -54,6 +54,7 @@ enum {
 struct om_host_params {
     struct om_layout layout;
     uint64_t ocall_gate; /* om_ocall_gate_fn */
+    uint64_t slot_exits; /* uint32_t[OM_MAX_THREADS]: threads fully gone, per slot */
     uint32_t pid;
     uint32_t pad;
 };
@@ -75,7 +76,8 @@ enum om_ocall_op {
     OM_OC_SYSCALL = 1, /* run syscall nr with the (already copied) args */
     OM_OC_MAP,         /* a[0]=addr a[1]=len a[2]=prot a[3]=om_map_kind */
     OM_OC_SPAWN,       /* start a host thread in slot spawn.slot */
-    OM_OC_THREAD_EXIT, /* end the calling host thread; does not return */
+    OM_OC_THREAD_EXIT, /* a[0]=tid word to clear, a[1..2]=own stack to release
+                          once off it; ends the host thread, does not return */
     OM_OC_EXIT_GROUP,  /* end the enclave with status a[0]; does not return */
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static struct om_layout g_layout;
+static _Atomic uint32_t g_slot_exits[OM_MAX_THREADS];
 static void (*g_cleanup[4])(void);
 static atomic_int g_ncleanup;
 
@@ -33,7 +34,11 @@ static const short allowed_syscalls[] = {
     SYS_faccessat2,
 };
 
-void om_ocall_init(const struct om_layout *l) { g_layout = *l; }
+uint64_t om_ocall_init(const struct om_layout *l)
+{
+    g_layout = *l;
+    return (uint64_t)g_slot_exits;
+}
 
 static int syscall_allowed(int64_t nr)
 {
@@ -77,12 +82,16 @@ static int64_t spawn(struct om_hthread *parent, const struct om_ocall *oc)
 
 /* Thread exit does what the kernel does for CLONE_CHILD_CLEARTID, after the
  * thread has left its enclave stack: zero the tid word, wake one waiter. */
-static _Noreturn void thread_exit(struct om_hthread *ht, uint64_t clear_tid)
+static _Noreturn void thread_exit(struct om_hthread *ht, uint64_t clear_tid, uint64_t stack, uint64_t stack_len)
 {
+    if (stack_len)
+        om_range_map(&g_layout, stack, stack_len, 0, OM_MAP_RELEASE);
     if (clear_tid && clear_tid % 4 == 0 && om_range_contains(&g_layout, clear_tid, 4)) {
         atomic_store((_Atomic int *)clear_tid, 0);
         syscall(SYS_futex, clear_tid, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
+    /* Only now may the enclave reuse the stack's pages. */
+    atomic_fetch_add(&g_slot_exits[ht->slot], 1);
     om_hthread_exit(ht);
 }
 
@@ -102,7 +111,7 @@ int64_t om_ocall_dispatch(struct om_hthread *ht, struct om_ocall *oc)
     case OM_OC_SPAWN:
         return spawn(ht, oc);
     case OM_OC_THREAD_EXIT:
-        thread_exit(ht, (uint64_t)oc->a[0]);
+        thread_exit(ht, (uint64_t)oc->a[0], (uint64_t)oc->a[1], (uint64_t)oc->a[2]);
     case OM_OC_EXIT_GROUP:
         om_host_exit((int)oc->a[0]);
     default:

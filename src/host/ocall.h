@@ -3,7 +3,8 @@
 #define OM_OCALL_H
 #include "hthread.h"
 
-void om_ocall_init(const struct om_layout *l);
+/* Returns the per-slot exit counters the enclave reads (om_host_params.slot_exits). */
+uint64_t om_ocall_init(const struct om_layout *l);
 int64_t om_ocall_dispatch(struct om_hthread *ht, struct om_ocall *oc);
 /* Ends the process with status after host-side cleanup. */
 _Noreturn void om_host_exit(int status);

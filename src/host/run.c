@@ -72,7 +72,7 @@ int om_run(const struct om_run_config *cfg)
     }
     g_params.ocall_gate = (uint64_t)om_ocall_gate;
     g_params.pid = (uint32_t)getpid();
-    om_ocall_init(l);
+    g_params.slot_exits = om_ocall_init(l);
 
     struct om_hthread *ht = om_hthread_new(0);
     if (!ht || start_monitor() || om_trap_install(l, &g_params, entry, err, sizeof(err))) {

@@ -62,13 +62,17 @@ int64_t om_sys_clone(struct om_ssa *ssa, const int64_t a[6])
 void om_sys_exit_thread(struct om_ssa *ssa)
 {
     struct om_tcs *t = om_tcs_self(ssa);
-    uint64_t clear = t->clear_tid;
+    uint64_t clear = t->clear_tid, ua = t->unmap_addr, ul = t->unmap_len;
+    if (ul)
+        om_vmem_add_zombie(ua, ul, ssa->slot, om_trt.slot_exits[ssa->slot] + 1);
     om_spin_lock(&om_trt.lock);
     memset(t, 0, sizeof(*t));
     om_spin_unlock(&om_trt.lock);
     /* The host clears the tid word and wakes joiners once off this stack. */
     struct om_ocall *oc = om_oc_begin(ssa, OM_OC_THREAD_EXIT);
     oc->a[0] = (int64_t)clear;
+    oc->a[1] = (int64_t)ua;
+    oc->a[2] = (int64_t)ul;
     om_oc_call(ssa, oc);
     __builtin_trap();
 }

@@ -88,7 +88,10 @@ static void init(struct om_ssa *ssa)
 {
     struct om_host_params hp;
     memcpy(&hp, (const void *)ssa->params, sizeof(hp));
-    if (!layout_ok(&hp.layout) || ssa->slot != 0) {
+    uint64_t se = hp.slot_exits, se_len = OM_MAX_THREADS * sizeof(uint32_t);
+    int se_ok = se && se % 4 == 0 && se + se_len > se &&
+                (se + se_len <= hp.layout.base || se >= hp.layout.base + hp.layout.size);
+    if (!layout_ok(&hp.layout) || ssa->slot != 0 || !se_ok) {
         /* Nothing can be trusted: leave without touching enclave state. */
         static const char msg[] = "optmig enclave: host supplied an invalid layout; refusing to run\n";
         om_trt.gate = (om_ocall_gate_fn)hp.ocall_gate;
@@ -104,6 +107,7 @@ static void init(struct om_ssa *ssa)
     om_trt_layout = hp.layout;
     om_trt.gate = (om_ocall_gate_fn)hp.ocall_gate;
     om_trt.pid = hp.pid;
+    om_trt.slot_exits = (const volatile uint32_t *)se;
     om_trt.tcs[0].in_use = 1;
     om_trt.tcs[0].tid = hp.pid;
     om_trt.next_tid = hp.pid + 1;

@@ -11,7 +11,16 @@ struct om_tcs {
     uint32_t tid;
     uint64_t clear_tid; /* CLONE_CHILD_CLEARTID / set_tid_address word */
     uint64_t sigmask;   /* virtual: no asynchronous signal reaches enclave code */
+    uint64_t unmap_addr, unmap_len; /* munmap of its own stack, done at exit */
 };
+
+/* Pages of an exited thread's stack, reusable once the host reports that
+ * thread gone from its slot (a lying host can only leak them). */
+struct om_zombie {
+    uint64_t addr, len;
+    uint32_t slot, seq;
+};
+#define OM_MAX_ZOMBIES (2 * OM_MAX_THREADS)
 
 struct om_trt {
     int initialized;
@@ -19,6 +28,7 @@ struct om_trt {
     uint32_t next_tid;
     om_ocall_gate_fn gate;
     volatile int lock;
+    const volatile uint32_t *slot_exits; /* untrusted, host-written */
     struct om_tcs tcs[OM_MAX_THREADS];
 };
 
@@ -48,6 +58,8 @@ int64_t om_sys_munmap(struct om_ssa *ssa, const int64_t a[6]);
 int64_t om_sys_mprotect(struct om_ssa *ssa, const int64_t a[6]);
 int64_t om_sys_mremap(struct om_ssa *ssa, const int64_t a[6]);
 int64_t om_sys_madvise(struct om_ssa *ssa, const int64_t a[6]);
+/* Hands an exited thread's stack to the mmap area once the host confirms. */
+void om_vmem_add_zombie(uint64_t addr, uint64_t len, uint32_t slot, uint32_t seq);
 /* Threads. */
 int64_t om_sys_clone(struct om_ssa *ssa, const int64_t a[6]);
 void om_sys_exit_thread(struct om_ssa *ssa);

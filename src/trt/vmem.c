@@ -13,6 +13,8 @@
 static uint64_t used[AREA_PAGES / 64];
 static volatile int vm_lock;
 static uint64_t next_hint;
+static struct om_zombie zombies[OM_MAX_ZOMBIES];
+static unsigned nzombies;
 
 static int test_bit(uint64_t i) { return (used[i / 64] >> (i % 64)) & 1; }
 static void set_bits(uint64_t i, uint64_t n, int v)
@@ -22,6 +24,28 @@ static void set_bits(uint64_t i, uint64_t n, int v)
             used[k / 64] |= 1ull << (k % 64);
         else
             used[k / 64] &= ~(1ull << (k % 64));
+    }
+}
+
+void om_vmem_add_zombie(uint64_t addr, uint64_t len, uint32_t slot, uint32_t seq)
+{
+    om_spin_lock(&vm_lock);
+    if (nzombies < OM_MAX_ZOMBIES) /* else the pages stay allocated: a leak, never a reuse race */
+        zombies[nzombies++] = (struct om_zombie){ addr, len, slot, seq };
+    om_spin_unlock(&vm_lock);
+}
+
+/* Under vm_lock: frees the stacks of threads the host reports gone. */
+static void reap_zombies(void)
+{
+    for (unsigned i = 0; i < nzombies;) {
+        struct om_zombie *z = &zombies[i];
+        if ((int32_t)(om_trt.slot_exits[z->slot] - z->seq) >= 0) {
+            set_bits((z->addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, z->len / OM_PAGE_SIZE, 0);
+            *z = zombies[--nzombies];
+        } else {
+            i++;
+        }
     }
 }
 
@@ -96,6 +120,7 @@ int64_t om_sys_mmap(struct om_ssa *ssa, const int64_t a[6])
         return -ENOMEM;
     uint64_t n = len / OM_PAGE_SIZE;
     om_spin_lock(&vm_lock);
+    reap_zombies();
     if (flags & MAP_FIXED) {
         if (!in_area(addr, len)) {
             om_spin_unlock(&vm_lock);
@@ -135,6 +160,15 @@ int64_t om_sys_munmap(struct om_ssa *ssa, const int64_t a[6])
     uint64_t addr = (uint64_t)a[0], len = ((uint64_t)a[1] + OM_PAGE_SIZE - 1) & ~(OM_PAGE_SIZE - 1);
     if (!in_area(addr, len))
         return -EINVAL;
+    /* A detached thread unmapping the stack it runs on (musl's __unmapself):
+     * release it at thread exit, once the thread is off it. */
+    uint64_t sp = ssa->gregs[OM_RSP];
+    if (sp >= addr && sp - addr < len) {
+        struct om_tcs *t = om_tcs_self(ssa);
+        t->unmap_addr = addr;
+        t->unmap_len = len;
+        return 0;
+    }
     int64_t rc = host_map(ssa, addr, len, 0, OM_MAP_RELEASE);
     if (rc)
         return rc;
