@@ -46,7 +46,27 @@ om_call_on_stack:
 	.globl om_ocall_gate
 	.type om_ocall_gate,@function
 om_ocall_gate:
-	push %rbp
+	/* Plain system calls need neither host TLS nor host stack: issue them
+	 * from here, outside the enclave range, if the allow list has them. */
+	cmpl $1, (%rsi)			/* oc->op == OM_OC_SYSCALL */
+	jne 2f
+	mov 8(%rsi), %rax		/* oc->nr */
+	cmp $512, %rax
+	jae 3f
+	bt %rax, om_syscall_allow(%rip)
+	jnc 3f
+	mov %rsi, %r11
+	mov 16(%r11), %rdi		/* oc->a[0..5] */
+	mov 24(%r11), %rsi
+	mov 32(%r11), %rdx
+	mov 40(%r11), %r10
+	mov 48(%r11), %r8
+	mov 56(%r11), %r9
+	syscall
+	ret
+3:	mov $-38, %rax			/* -ENOSYS */
+	ret
+2:	push %rbp
 	push %rbx
 	push %r12
 	push %r13

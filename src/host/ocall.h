@@ -3,6 +3,7 @@
 #define OM_OCALL_H
 #include "hthread.h"
 
+extern uint64_t om_syscall_allow[8];
 /* Returns the per-slot exit counters the enclave reads (om_host_params.slot_exits). */
 uint64_t om_ocall_init(const struct om_layout *l);
 int64_t om_ocall_dispatch(struct om_hthread *ht, struct om_ocall *oc);

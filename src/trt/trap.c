@@ -203,6 +203,14 @@ void om_trt_trap(struct om_ssa *ssa)
 {
     if (!om_trt.initialized)
         init(ssa);
+    uint64_t fs = ssa->fsbase; /* the FS this thread really has until ERESUME */
+    om_trt_handle(ssa);
+    if (fs && fs == ssa->fsbase)
+        om_direct_learn(ssa);
+}
+
+void om_trt_handle(struct om_ssa *ssa)
+{
     if (!scratch_ok(ssa) || ssa->slot >= om_trt_layout.max_threads || !om_trt.tcs[ssa->slot].in_use)
         om_sys_exit_group(ssa, 126);
     int64_t nr = (int64_t)ssa->gregs[OM_RAX];

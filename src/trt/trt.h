@@ -26,6 +26,7 @@ struct om_trt {
     int initialized;
     uint32_t pid;
     uint32_t next_tid;
+    uint32_t gate_gen; /* bumped when host threads change (restore): drops direct gates */
     om_ocall_gate_fn gate;
     volatile int lock;
     const volatile uint32_t *slot_exits; /* untrusted, host-written */
@@ -36,6 +37,11 @@ extern struct om_layout om_trt_layout;
 extern struct om_trt om_trt;
 
 void om_trt_trap(struct om_ssa *ssa);
+/* Handles the syscall described by ssa (trap or direct path). */
+void om_trt_handle(struct om_ssa *ssa);
+/* Remembers this thread's gate so musl's hot paths can skip the trap. Only
+ * call with FS holding the thread's TLS. */
+void om_direct_learn(const struct om_ssa *ssa);
 
 /* Spin lock usable inside the trap handler, where no syscall may be made. */
 void om_spin_lock(volatile int *l);
