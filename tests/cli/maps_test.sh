@@ -22,7 +22,7 @@ read -r inside outside < <(awk -v base="$BASE" '
   function hex(s,  i, v, c) { v = 0; for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c } return v }
   $2 ~ /^rw/ { split($1, r, "-"); lo = hex(r[1]); hi = hex(r[2]);
                if (lo >= base && lo < base + 2^40) inn += hi - lo; else out += hi - lo }
-  END { printf "%d %d\n", inn, out }' "$TMP/maps")
+  END { printf "%.0f %.0f\n", inn, out }' "$TMP/maps")
 # Resident memory by region tells where memstress's data really went.
 rss_in=$(awk -v base="$BASE" '
   function hex(s,  i, v, c) { v = 0; for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c } return v }
