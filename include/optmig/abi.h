@@ -8,7 +8,7 @@
 #include <stdint.h>
 #endif
 
-#define OM_ABI_VERSION 1
+#define OM_ABI_VERSION 2
 #define OM_PAGE_SIZE 4096ull
 /* The seccomp filter compares only the high 32 bits of the trapping RIP. */
 #define OM_RANGE_ALIGN (1ull << 32)
@@ -17,6 +17,12 @@
 #define OM_MMAP_AREA_SIZE (4ull << 30)
 #define OM_MAX_THREADS 256u
 #define OM_DEFAULT_THREADS 64u
+/* ECALL slots: threads the host starts inside the enclave for its own
+ * purposes (migration coordinator and stream workers). */
+#define OM_ECALL_SLOTS 17
+#define OM_ECALL_STACK_SIZE (128 << 10)
+/* Largest XSAVE image a thread context carries. */
+#define OM_FPSTATE_MAX 4096u
 
 /* ELF note that the trusted runtime places in the image and the loader reads. */
 #define OM_NOTE_NAME "OPTMIG"
@@ -27,8 +33,12 @@
  * no relocation and survives stripping. */
 struct om_note_desc {
     uint32_t abi_version;
-    int32_t trap_entry; /* void om_trt_trap(struct om_ssa *) */
+    int32_t trap_entry;  /* void om_trt_trap(struct om_ssa *) */
+    int32_t ecall_entry; /* om_trt_ecall_entry: see struct om_ecall */
+    int32_t ecall_tls;   /* FS base blocks of ECALL slots, OM_ECALL_TLS_SIZE each
+                            (as SGX's TCS names its thread's FS base) */
 };
+#define OM_ECALL_TLS_SIZE 256
 
 /* Enclave range layout. Computed from the image span, heap size and base
  * alone, so the destination of a migration rebuilds it identically. */
@@ -68,8 +78,39 @@ struct om_ssa {
     uint64_t params;     /* struct om_host_params *, untrusted */
     uint64_t ocall_buf;  /* untrusted scratch area for OCALL argument copies */
     uint64_t ocall_size;
+    uint64_t fpstate;    /* enclave address of the XSAVE image, 0 if none */
+    uint32_t fp_size;
+    uint32_t kind;       /* enum om_ssa_kind */
     uint32_t slot;       /* thread slot of the trapped thread */
     uint32_t arch;       /* AUDIT_ARCH of the trapped syscall instruction */
+};
+
+enum om_ssa_kind {
+    OM_SSA_SYSCALL = 0, /* a trapped syscall instruction; RIP is after it */
+    OM_SSA_AEX,         /* an asynchronous exit: the host interrupted the thread */
+};
+
+/* A complete thread context, as saved by the trusted runtime when a thread
+ * parks and as restored by the host when it spawns the thread again. */
+struct om_thread_ctx {
+    uint64_t gregs[OM_NGREG];
+    uint64_t fsbase;
+    uint32_t fp_size; /* 0: clean FPU */
+    uint32_t pad;
+    uint8_t fpstate[OM_FPSTATE_MAX] __attribute__((aligned(64)));
+};
+
+/* Host -> enclave call: registers at om_trt_ecall_entry. The trusted side
+ * chooses the stack from the slot; everything else it checks. */
+enum om_ecall_op {
+    OM_ECALL_MIGRATE_OUT = 1,
+    OM_ECALL_MIGRATE_IN,
+};
+struct om_ecall {
+    uint32_t op, slot;      /* slot < OM_ECALL_SLOTS */
+    uint64_t host_ctx, ocall_buf, ocall_size;
+    uint64_t params;        /* struct om_host_params * */
+    uint64_t arg;           /* op-specific, untrusted host memory */
 };
 
 enum om_ocall_op {
@@ -79,6 +120,10 @@ enum om_ocall_op {
     OM_OC_THREAD_EXIT, /* a[0]=tid word to clear, a[1..2]=own stack to release
                           once off it; ends the host thread, does not return */
     OM_OC_EXIT_GROUP,  /* end the enclave with status a[0]; does not return */
+    OM_OC_PARK,        /* a parked thread waits until the migration ends; 0: resume */
+    OM_OC_INTERRUPT,   /* interrupt the thread in slot a[0] (AEX or EINTR) */
+    OM_OC_ECALL_DONE,  /* an ECALL thread finishes with a[0]; does not return */
+    OM_OC_MIG,         /* migration services: a[0] = enum om_mig_service */
 };
 
 enum om_map_kind {
@@ -98,11 +143,53 @@ struct om_ocall {
         uint64_t gregs[OM_NGREG];
         uint64_t fsbase;
         uint32_t slot;
-        uint32_t pad;
+        uint32_t fp_size; /* 0: inherit the FP state of the calling thread's trap */
+        uint64_t fpstate; /* scratch address of fp_size bytes when fp_size != 0 */
     } spawn;
 };
 
 typedef int64_t (*om_ocall_gate_fn)(uint64_t host_ctx, struct om_ocall *oc);
+
+/* Migration services the host offers the trusted runtime (OM_OC_MIG a[0]). */
+enum om_mig_service {
+    OM_MIG_QUOTE = 1, /* a[1]: scratch address of 32 bytes report data in, quote out
+                         (measurement 32 | report data 32 | platform pub 65 | sig 64) */
+    OM_MIG_UNPARK,    /* the migration ended: wake every parked thread */
+};
+#define OM_QUOTE_SIZE 193
+
+#define OM_MIG_MAX_STREAMS 16
+#define OM_MIG_MAX_TRUST 64
+
+/* Arguments of the migration ECALLs, in host memory: read once, all checked. */
+struct om_mig_args {
+    int32_t fds[OM_MIG_MAX_STREAMS]; /* connected TCP streams, index = stream id */
+    uint32_t nstreams;
+    uint32_t strategy;
+    uint32_t ntrust;                       /* trusted platform keys (sim-mode trust store) */
+    uint8_t trust[OM_MIG_MAX_TRUST][65];
+    char image[4096];                      /* source: the image path the destination opens */
+    uint64_t hello;                        /* destination: the HELLO frame the host read */
+    uint32_t hello_len;
+    uint32_t timeout_ms;                   /* for each wait on the peer */
+    /* out: filled by the coordinator (slot 0) */
+    int32_t result;                        /* 0 or a negative OM_MIGERR_* */
+    char error[256];
+    uint64_t t_quiesced_ns, t_resumed_ns;  /* CLOCK_REALTIME */
+    uint64_t pages_sent, bytes_sent, zero_pages;
+};
+
+/* Migration results (om_mig_args.result). */
+enum {
+    OM_MIGERR_PROTOCOL = -1000, /* malformed or unexpected message */
+    OM_MIGERR_REFUSED,          /* the peer refused (measurement, layout) */
+    OM_MIGERR_ATTEST,           /* quote or key confirmation failed */
+    OM_MIGERR_INTEGRITY,        /* tampered, replayed, dropped or truncated records */
+    OM_MIGERR_IO,               /* the connection failed */
+    OM_MIGERR_TIMEOUT,
+    OM_MIGERR_QUIESCE,          /* threads did not reach a safepoint in time */
+    OM_MIGERR_INTERNAL,
+};
 
 #endif /* __ASSEMBLER__ */
 

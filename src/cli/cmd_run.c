@@ -15,7 +15,7 @@ static void usage(FILE *f)
             "  --heap SIZE     enclave heap reserve, committed on demand (default 4G; K/M/G/T)\n"
             "  --threads N     enclave thread slots (default %u, at most %u)\n"
             "  --base ADDR     enclave range base, a multiple of 4 GiB (default %#llx)\n"
-            "  --name NAME     name of the running enclave (for optmig status/migrate)\n"
+            "  --name NAME     serve a control socket under NAME (optmig status/migrate NAME)\n"
             "  -h, --help      show this help\n",
             OM_DEFAULT_THREADS, OM_MAX_THREADS, (unsigned long long)OM_DEFAULT_BASE);
 }
@@ -55,7 +55,8 @@ int om_cmd_run(int argc, char **argv)
             cfg.base = v;
             break;
         case 'n':
-            break; /* the control socket that uses the name arrives with migration */
+            cfg.name = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;

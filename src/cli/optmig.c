@@ -9,6 +9,10 @@ static const struct {
 } cmds[] = {
     { "run", "run an enclave image", om_cmd_run },
     { "measure", "print an enclave image's SHA-256 measurement", om_cmd_measure },
+    { "listen", "receive a migrating enclave and run it", om_cmd_listen },
+    { "migrate", "live-migrate a named running enclave to a listener", om_cmd_migrate },
+    { "status", "show a named running enclave", om_cmd_status },
+    { "keygen", "create this host's platform key (sim-mode attestation)", om_cmd_keygen },
 };
 
 static void usage(FILE *f)

@@ -84,6 +84,24 @@ void om_enclave_sigmask(sigset_t *set)
     sigdelset(set, SIGILL);
     sigdelset(set, SIGFPE);
     sigdelset(set, SIGTRAP);
+    sigdelset(set, OM_SIG_INTERRUPT);
+}
+
+/* Host thread of each app slot, for interrupts. */
+static struct om_hthread *_Atomic slot_ht[OM_MAX_THREADS];
+
+int om_hthread_interrupt(uint32_t slot)
+{
+    if (slot >= OM_MAX_THREADS)
+        return -EINVAL;
+    struct om_hthread *ht = slot_ht[slot];
+    return ht ? -pthread_kill(ht->thread, OM_SIG_INTERRUPT) : -ESRCH;
+}
+
+void om_hthread_set_fp(struct om_hthread *ht, const void *fp, uint32_t size)
+{
+    ht->fp_size = size <= OM_FPSTATE_MAX ? size : 0;
+    memcpy(ht->fpstate, fp, ht->fp_size);
 }
 
 void om_hthread_inherit_fp(struct om_hthread *child, const struct om_hthread *parent)
@@ -104,6 +122,12 @@ void om_hthread_inherit_fp(struct om_hthread *child, const struct om_hthread *pa
 void om_hthread_run(struct om_hthread *ht)
 {
     ht->host_fs = om_rdfsbase();
+    /* OCALLs made outside a trap (ECALL threads, the direct path) run on the
+     * top of the alternate stack, which no signal frame uses then. */
+    ht->host_sp = (uint64_t)ht + OM_HT_SIZE;
+    ht->thread = pthread_self();
+    if (ht->slot < OM_MAX_THREADS)
+        slot_ht[ht->slot] = ht;
     stack_t ss = {
         .ss_sp = (uint8_t *)ht + sizeof(*ht),
         .ss_size = OM_HT_SIZE - sizeof(*ht),
@@ -113,6 +137,8 @@ void om_hthread_run(struct om_hthread *ht)
     if (sigsetjmp(ht->exit_jmp, 1)) {
         stack_t off = { .ss_flags = SS_DISABLE };
         sigaltstack(&off, NULL);
+        if (ht->slot < OM_MAX_THREADS && slot_ht[ht->slot] == ht)
+            slot_ht[ht->slot] = NULL;
         return;
     }
     ucontext_t uc;

@@ -2,6 +2,7 @@
  * holding the alternate signal stack the trap handler runs on. */
 #ifndef OM_HTHREAD_H
 #define OM_HTHREAD_H
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -13,7 +14,6 @@
 #define OM_HT_SIZE (512u << 10)
 #define OM_HT_MAGIC 0x6f6d687468726561ull
 #define OM_OCALL_BUF_SIZE (1u << 20)
-#define OM_FPSTATE_MAX 8192u
 
 struct om_hthread {
     uint64_t host_fs; /* offset 0: read by om_ocall_gate */
@@ -24,6 +24,9 @@ struct om_hthread {
     ucontext_t *trap_uc; /* context of the trap being handled */
     void *ocall_buf;
     sigjmp_buf exit_jmp;
+    pthread_t thread;
+    int64_t ecall_result;
+    struct om_ecall ecall; /* arguments of an ECALL started on this thread */
     uint64_t start_regs[OM_NGREG];
     uint64_t start_fs;
     uint8_t fpstate[OM_FPSTATE_MAX] __attribute__((aligned(64)));
@@ -36,6 +39,10 @@ void om_hthread_free(struct om_hthread *ht);
 void om_hthread_run(struct om_hthread *ht);
 /* Starts a detached host thread for ht; 0 or -errno. */
 int om_hthread_spawn(struct om_hthread *ht);
+/* Sends OM_SIG_INTERRUPT to the host thread running app slot; 0 or -errno. */
+int om_hthread_interrupt(uint32_t slot);
+/* Sets the FP state (an XSAVE/FXSAVE image) the thread starts with. */
+void om_hthread_set_fp(struct om_hthread *ht, const void *fp, uint32_t size);
 /* Copies the FP state of the trap being handled on parent into child. */
 void om_hthread_inherit_fp(struct om_hthread *child, const struct om_hthread *parent);
 _Noreturn void om_hthread_exit(struct om_hthread *ht);
@@ -43,6 +50,9 @@ _Noreturn void om_hthread_exit(struct om_hthread *ht);
 /* Can this thread read its FS base from user space (rdfsbase)? Also decides
  * how om_set_fsbase writes it. */
 int om_fsgsbase_probe(void);
+
+/* Sent by the host to make an enclave thread park for a migration. */
+#define OM_SIG_INTERRUPT SIGUSR2
 
 /* Signal mask enclave code runs with: everything but synchronous faults and SIGSYS. */
 void om_enclave_sigmask(sigset_t *set);

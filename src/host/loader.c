@@ -36,6 +36,20 @@ int om_load_segments(const struct om_image *img, const struct om_layout *l, char
         }
         memcpy((void *)(l->base + s->vaddr), img->data + s->offset, s->filesz);
     }
+    /* Relocate at load, as the image's own startup code would: the trusted
+     * runtime must work before main ever runs (a migration destination never
+     * runs it). RELA relocations are idempotent, so _start redoing them is
+     * harmless. Every entry was checked to be RELATIVE into a writable segment. */
+    for (uint64_t i = 0; i < img->rela_count; i++) {
+        uint64_t off, info, addend;
+        memcpy(&off, img->data + img->rela_off + i * 24, 8);
+        memcpy(&info, img->data + img->rela_off + i * 24 + 8, 8);
+        memcpy(&addend, img->data + img->rela_off + i * 24 + 16, 8);
+        if ((uint32_t)info != R_X86_64_RELATIVE)
+            continue; /* R_X86_64_NONE */
+        uint64_t v = l->base + addend;
+        memcpy((void *)(l->base + off), &v, 8);
+    }
     /* Protections last: where a read-only segment shares a page with a
      * writable one, the page stays writable. */
     for (unsigned i = 0; i < img->nseg; i++) {

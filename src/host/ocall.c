@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <time.h>
+#include "mig_host.h"
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,6 +52,25 @@ static int syscall_allowed(int64_t nr)
     return nr >= 0 && nr < 512 && (om_syscall_allow[nr / 64] >> (nr % 64) & 1);
 }
 
+/* Parked threads sleep here; a migration's end bumps the generation. The
+ * timeout lets the runtime re-check its own quiesce flag, so no wake-up can
+ * be lost between its check and this wait. */
+static _Atomic uint32_t g_park_gen;
+
+int64_t om_park_wait(void)
+{
+    uint32_t gen = g_park_gen;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    syscall(SYS_futex, &g_park_gen, FUTEX_WAIT_PRIVATE, gen, &ts, NULL, 0);
+    return 0;
+}
+
+void om_park_release(void)
+{
+    atomic_fetch_add(&g_park_gen, 1);
+    syscall(SYS_futex, &g_park_gen, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
 void om_host_atexit(void (*fn)(void))
 {
     int i = atomic_fetch_add(&g_ncleanup, 1);
@@ -67,7 +88,10 @@ _Noreturn void om_host_exit(int status)
 
 static int64_t spawn(struct om_hthread *parent, const struct om_ocall *oc)
 {
-    if (oc->spawn.slot >= g_layout.max_threads)
+    uint32_t fsz = oc->spawn.fp_size;
+    const uint8_t *fp = (const uint8_t *)oc->spawn.fpstate, *buf = parent->ocall_buf;
+    if (oc->spawn.slot >= g_layout.max_threads || fsz > OM_FPSTATE_MAX ||
+        (fsz && (fp < buf + sizeof(*oc) || fp + fsz > buf + OM_OCALL_BUF_SIZE)))
         return -EINVAL;
     struct om_hthread *child = om_hthread_new(oc->spawn.slot);
     if (!child)
@@ -75,7 +99,10 @@ static int64_t spawn(struct om_hthread *parent, const struct om_ocall *oc)
     for (int i = 0; i < OM_NGREG; i++)
         child->start_regs[i] = oc->spawn.gregs[i];
     child->start_fs = oc->spawn.fsbase;
-    om_hthread_inherit_fp(child, parent);
+    if (fsz)
+        om_hthread_set_fp(child, fp, fsz);
+    else
+        om_hthread_inherit_fp(child, parent);
     int rc = om_hthread_spawn(child);
     if (rc)
         om_hthread_free(child);
@@ -116,6 +143,15 @@ int64_t om_ocall_dispatch(struct om_hthread *ht, struct om_ocall *oc)
         thread_exit(ht, (uint64_t)oc->a[0], (uint64_t)oc->a[1], (uint64_t)oc->a[2]);
     case OM_OC_EXIT_GROUP:
         om_host_exit((int)oc->a[0]);
+    case OM_OC_PARK:
+        return om_park_wait();
+    case OM_OC_INTERRUPT:
+        return om_hthread_interrupt((uint32_t)oc->a[0]);
+    case OM_OC_ECALL_DONE:
+        ht->ecall_result = oc->a[0];
+        om_hthread_exit(ht);
+    case OM_OC_MIG:
+        return om_mig_service(ht, oc);
     default:
         return -ENOSYS;
     }

@@ -47,40 +47,85 @@ static _Noreturn void platform_die(struct om_hthread *ht, const char *why, uint6
     _exit(139);
 }
 
-static void on_sigsys(int sig, siginfo_t *si, void *ucv)
-{
-    (void)sig;
-    ucontext_t *uc = ucv;
-    greg_t *g = uc->uc_mcontext.gregs;
-    struct om_hthread *ht = hthread_from_sp();
-    if (si->si_code != SYS_SECCOMP || ht->magic != OM_HT_MAGIC)
-        platform_die(NULL, "SIGSYS outside an enclave thread", (uint64_t)g[REG_RIP]);
+#define FP_XSTATE_MAGIC1_ 0x46505853u
+#define FXSAVE_SIZE 512u
+#define FX_SW_BYTES_OFF 464u
 
-    /* AEX: save the interrupted context into an SSA below the red zone of the
-     * enclave stack, then run the trusted first handler on that stack. */
+/* Size of the FP state the kernel saved in a signal frame. */
+static uint32_t fp_size_of(const uint8_t *fp)
+{
+    uint32_t magic, ext;
+    __builtin_memcpy(&magic, fp + FX_SW_BYTES_OFF, 4);
+    __builtin_memcpy(&ext, fp + FX_SW_BYTES_OFF + 4, 4);
+    return (magic == FP_XSTATE_MAGIC1_ && ext >= FXSAVE_SIZE && ext <= OM_FPSTATE_MAX) ? ext : FXSAVE_SIZE;
+}
+
+/* AEX: save the interrupted context (registers, FS base, FP state) into an
+ * SSA below the red zone of the enclave stack, run the trusted first handler
+ * on that stack, then ERESUME with the registers the handler left there. */
+static void enter_trusted(struct om_hthread *ht, ucontext_t *uc, uint32_t kind, uint32_t arch)
+{
+    greg_t *g = uc->uc_mcontext.gregs;
+    const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+    uint32_t fsz = fp ? fp_size_of(fp) : 0;
     uint64_t ersp = (uint64_t)g[REG_RSP];
-    uint64_t top = (ersp - 128 - sizeof(struct om_ssa)) & ~63ull;
-    if (ersp < 8192 || !in_range(top - 4096, ersp - top + 4096))
+    uint64_t fpa = (ersp - 128 - fsz) & ~63ull;
+    uint64_t top = (fpa - sizeof(struct om_ssa)) & ~63ull;
+    if (ersp < 65536 || !in_range(top - 4096, ersp - top + 4096))
         platform_die(ht, "enclave stack pointer outside the enclave range", (uint64_t)g[REG_RIP]);
     struct om_ssa *ssa = (struct om_ssa *)top;
     for (int i = 0; i < OM_NGREG; i++)
         ssa->gregs[i] = (uint64_t)g[i];
+    if (fsz)
+        __builtin_memcpy((void *)fpa, fp, fsz);
+    ssa->fpstate = fsz ? fpa : 0;
+    ssa->fp_size = fsz;
+    ssa->kind = kind;
     ssa->fsbase = om_rdfsbase();
     ssa->host_ctx = (uint64_t)ht;
     ssa->params = (uint64_t)g_params;
     ssa->ocall_buf = (uint64_t)ht->ocall_buf;
     ssa->ocall_size = OM_OCALL_BUF_SIZE;
     ssa->slot = ht->slot;
-    ssa->arch = (uint32_t)si->si_arch;
+    ssa->arch = arch;
+    ucontext_t *outer = ht->trap_uc;
     ht->trap_uc = uc;
+    uint64_t outer_sp = ht->host_sp;
 
     om_call_on_stack(ssa, g_trap_entry, ssa, &ht->host_sp);
 
-    /* ERESUME from the SSA: the trusted handler decides the resumed registers. */
+    ht->trap_uc = outer;
+    ht->host_sp = outer_sp;
     for (int i = 0; i <= OM_RIP; i++)
         g[i] = (greg_t)ssa->gregs[i];
     if (ssa->fsbase != om_rdfsbase())
         om_set_fsbase(ssa->fsbase);
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    ucontext_t *uc = ucv;
+    struct om_hthread *ht = hthread_from_sp();
+    if (si->si_code != SYS_SECCOMP || ht->magic != OM_HT_MAGIC)
+        platform_die(NULL, "SIGSYS outside an enclave thread", (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
+    enter_trusted(ht, uc, OM_SSA_SYSCALL, (uint32_t)si->si_arch);
+}
+
+/* The migration's interrupt. In enclave code it is an AEX into the trusted
+ * runtime, which parks the thread; in host code (a blocking OCALL) it only
+ * makes the call return EINTR so the runtime can park at its safepoint. */
+static void on_interrupt(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    ucontext_t *uc = ucv;
+    if (!in_range((uint64_t)uc->uc_mcontext.gregs[REG_RIP], 1))
+        return;
+    struct om_hthread *ht = hthread_from_sp();
+    if (ht->magic != OM_HT_MAGIC)
+        return;
+    enter_trusted(ht, uc, OM_SSA_AEX, AUDIT_ARCH_X86_64);
 }
 
 static void on_fault(int sig, siginfo_t *si, void *ucv)
@@ -125,9 +170,14 @@ int om_trap_install(const struct om_layout *l, const struct om_host_params *para
     memset(&sa, 0, sizeof(sa));
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigfillset(&sa.sa_mask);
+    sa.sa_sigaction = on_interrupt;
+    if (sigaction(OM_SIG_INTERRUPT, &sa, NULL))
+        goto fail;
+    sigdelset(&sa.sa_mask, OM_SIG_INTERRUPT); /* it must reach a blocked OCALL */
     sa.sa_sigaction = on_sigsys;
     if (sigaction(SIGSYS, &sa, NULL))
         goto fail;
+    sigaddset(&sa.sa_mask, OM_SIG_INTERRUPT);
     sa.sa_sigaction = on_fault;
     sa.sa_flags |= SA_RESETHAND;
     int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };

@@ -426,6 +426,8 @@ static int check_dynamic(struct ctx *c, struct om_image *img, const struct phdr 
         if (map_table(c, img, "relocation table (DT_RELA)", v[DT_RELA], v[DT_RELASZ], &ro) ||
             check_rela(c, img, ro, v[DT_RELASZ] / RELA_SIZE, ".rela.dyn"))
             return -1;
+        img->rela_off = ro;
+        img->rela_count = v[DT_RELASZ] / RELA_SIZE;
     }
     if (have[DT_JMPREL] && v[DT_PLTRELSZ]) {
         uint64_t jo;
@@ -514,6 +516,8 @@ static int scan_refs(struct ctx *c, struct om_image *img)
         return fail(c, "not an optmig enclave image (built without omcc?): no OPTMIG note");
     img->note.abi_version = le32(c->d + note_off);
     img->note.trap_entry = (int32_t)le32(c->d + note_off + 4);
+    img->note.ecall_entry = (int32_t)le32(c->d + note_off + 8);
+    img->note.ecall_tls = (int32_t)le32(c->d + note_off + 12);
     if (img->note.abi_version != OM_ABI_VERSION)
         return fail(c, "ABI version mismatch: image has OPTMIG ABI %u, this host expects %u "
                        "(rebuild it with this omcc)",
@@ -523,6 +527,10 @@ static int scan_refs(struct ctx *c, struct om_image *img)
     if (!va_in_seg(img, trap, 1, PF_X, 1))
         return fail(c, "OPTMIG note's trap entry 0x%llx is not in an executable segment",
                     (unsigned long long)trap);
+    uint64_t ecall = img->note_vaddr + 8 + (uint64_t)(int64_t)img->note.ecall_entry;
+    if (!va_in_seg(img, ecall, 1, PF_X, 1))
+        return fail(c, "OPTMIG note's ECALL entry 0x%llx is not in an executable segment",
+                    (unsigned long long)ecall);
     return 0;
 }
 

@@ -56,6 +56,8 @@ struct om_image {
     uint64_t note_vaddr; /* vaddr of the struct om_note_desc inside the image */
     struct om_note_desc note;
     uint64_t phdr_vaddr; /* vaddr of the program headers (for AT_PHDR) */
+    uint64_t rela_off;   /* file offset of the checked R_X86_64_RELATIVE table */
+    uint64_t rela_count;
     int owns_data;       /* set by om_image_load: om_image_free releases data */
 };
 

@@ -643,8 +643,15 @@ static void link_argv(struct strv *cmd, const struct toolchain *tc, const struct
     strv_push(cmd, "-Wl,--whole-archive");
     strv_push(cmd, tc->runtime);
     strv_push(cmd, "-Wl,--no-whole-archive");
+    /* The migration codec and crypto sit beside the runtime; only what the
+     * runtime uses is pulled in. */
+    const char *slash = strrchr(tc->runtime, '/');
+    int dirlen = slash ? (int)(slash - tc->runtime) : 1;
+    const char *dir = slash ? tc->runtime : ".";
+    strv_take(cmd, xasprintf("%.*s/libomproto.a", dirlen, dir));
+    strv_take(cmd, xasprintf("%.*s/libomcrypto.a", dirlen, dir));
+    strv_push(cmd, OM_BEARSSL_LIB); /* before libc.a: its seeder calls open/read */
     strv_push(cmd, OM_MUSL_LIB "/libc.a");
-    strv_push(cmd, OM_BEARSSL_LIB);
     strv_take(cmd, xasprintf("%s/lib/linux/libclang_rt.builtins-x86_64.a", tc->resource_dir));
     strv_push(cmd, OM_MUSL_LIB "/crtn.o");
     strv_push(cmd, "-Wl,-z,noexecstack");

@@ -27,7 +27,7 @@ void om_direct_learn(const struct om_ssa *ssa)
     g->ocall_buf = ssa->ocall_buf;
     g->ocall_size = ssa->ocall_size;
     g->slot = ssa->slot;
-    g->gen = om_trt.gate_gen;
+    g->gen = om_priv.gate_gen;
 }
 
 static long raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
@@ -43,23 +43,34 @@ static long raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
 
 static long direct(long n, long a, long b, long c, long d, long e, long f)
 {
-    struct om_direct_gate *g = &gate_tls;
-    if (!g->host_ctx || g->gen != om_trt.gate_gen)
-        return raw_syscall6(n, a, b, c, d, e, f);
-    struct om_ssa ssa = {
-        .host_ctx = g->host_ctx, .ocall_buf = g->ocall_buf, .ocall_size = g->ocall_size,
-        .slot = g->slot, .arch = AUDIT_ARCH_X86_64,
-    };
-    ssa.gregs[OM_RAX] = (uint64_t)n;
-    ssa.gregs[OM_RDI] = (uint64_t)a;
-    ssa.gregs[OM_RSI] = (uint64_t)b;
-    ssa.gregs[OM_RDX] = (uint64_t)c;
-    ssa.gregs[OM_R10] = (uint64_t)d;
-    ssa.gregs[OM_R8] = (uint64_t)e;
-    ssa.gregs[OM_R9] = (uint64_t)f;
-    ssa.gregs[OM_RSP] = (uint64_t)__builtin_frame_address(0);
-    om_trt_handle(&ssa);
-    return (long)ssa.gregs[OM_RAX];
+    for (;;) {
+        struct om_direct_gate *g = &gate_tls;
+        /* A gate learnt in another process (before a migration) is stale. */
+        if (!g->host_ctx || g->gen != om_priv.gate_gen || om_priv.dead)
+            return raw_syscall6(n, a, b, c, d, e, f);
+        struct om_tcs *t = &om_trt.tcs[g->slot];
+        struct om_ssa ssa = {
+            .host_ctx = g->host_ctx, .ocall_buf = g->ocall_buf, .ocall_size = g->ocall_size,
+            .slot = g->slot, .arch = AUDIT_ARCH_X86_64,
+        };
+        ssa.gregs[OM_RAX] = (uint64_t)n;
+        ssa.gregs[OM_RDI] = (uint64_t)a;
+        ssa.gregs[OM_RSI] = (uint64_t)b;
+        ssa.gregs[OM_RDX] = (uint64_t)c;
+        ssa.gregs[OM_R10] = (uint64_t)d;
+        ssa.gregs[OM_R8] = (uint64_t)e;
+        ssa.gregs[OM_R9] = (uint64_t)f;
+        ssa.gregs[OM_RSP] = (uint64_t)__builtin_frame_address(0);
+        t->in_runtime = 1;
+        om_trt_handle(&ssa);
+        volatile long r = (long)ssa.gregs[OM_RAX];
+        if (om_trt.quiesce)
+            om_park_direct(&ssa); /* returns here, or on the destination */
+        t->in_runtime = 0;
+        if (r != -EINTR || !om_priv.ready)
+            return r;
+        /* interrupted by the migration: issue it again, wherever we are now */
+    }
 }
 
 /* Replaces musl's __syscall_cp (same signature as its internal declaration). */

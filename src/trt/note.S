@@ -4,11 +4,13 @@
 	.section .note.optmig,"a",@note
 	.balign 4
 	.long 7                 /* namesz: "OPTMIG\0" */
-	.long 8                 /* descsz: struct om_note_desc */
+	.long 16                /* descsz: struct om_note_desc */
 	.long OM_NOTE_TYPE
 	.asciz "OPTMIG"
 	.balign 4
 	.long OM_ABI_VERSION
 	.long om_trt_trap - .
+	.long om_trt_ecall_entry - .
+	.long om_ecall_tls - .
 	.balign 4
 	.section .note.GNU-stack,"",@progbits

@@ -8,8 +8,6 @@
 
 #define CLONE_REQUIRED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 
-struct om_tcs *om_tcs_self(struct om_ssa *ssa) { return &om_trt.tcs[ssa->slot]; }
-
 int64_t om_sys_clone(struct om_ssa *ssa, const int64_t a[6])
 {
     uint64_t flags = (uint64_t)a[0], stack = (uint64_t)a[1], ptid = (uint64_t)a[2];
@@ -64,7 +62,7 @@ void om_sys_exit_thread(struct om_ssa *ssa)
     struct om_tcs *t = om_tcs_self(ssa);
     uint64_t clear = t->clear_tid, ua = t->unmap_addr, ul = t->unmap_len;
     if (ul)
-        om_vmem_add_zombie(ua, ul, ssa->slot, om_trt.slot_exits[ssa->slot] + 1);
+        om_vmem_add_zombie(ua, ul, ssa->slot, om_priv.slot_exits[ssa->slot] + 1);
     om_spin_lock(&om_trt.lock);
     memset(t, 0, sizeof(*t));
     om_spin_unlock(&om_trt.lock);
@@ -100,10 +98,6 @@ int64_t om_sys_kill_self(struct om_ssa *ssa, int64_t tid, int sig)
         return -EINVAL;
     if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
         return 0;
-    static const char msg[] = "optmig enclave: terminated by a signal it sent itself\n";
-    char *text = (char *)ssa->ocall_buf + sizeof(struct om_ocall);
-    memcpy(text, msg, sizeof(msg) - 1);
-    int64_t w[6] = { 2, (int64_t)text, sizeof(msg) - 1 };
-    om_oc_syscall(ssa, 1 /* SYS_write */, w);
+    om_trt_say(ssa, "optmig enclave: terminated by a signal it sent itself\n");
     om_sys_exit_group(ssa, 128 + sig);
 }

@@ -2,6 +2,7 @@
  * what the enclave owns (TLS, threads, memory layout, signal masks) and sends
  * the rest through the OCALL boundary with copied arguments. It runs with
  * asynchronous signals and SIGSYS blocked, so it must never issue a syscall. */
+#include "mig.h"
 #include "trt.h"
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +20,7 @@ extern char _end[];
 
 struct om_layout om_trt_layout;
 struct om_trt om_trt;
+struct om_priv om_priv;
 
 void om_spin_lock(volatile int *l)
 {
@@ -46,7 +48,7 @@ struct om_ocall *om_oc_begin(struct om_ssa *ssa, uint32_t op)
 
 int64_t om_oc_call(struct om_ssa *ssa, struct om_ocall *oc)
 {
-    return om_trt.gate(ssa->host_ctx, oc);
+    return om_priv.gate(ssa->host_ctx, oc);
 }
 
 int64_t om_oc_syscall(struct om_ssa *ssa, int64_t nr, const int64_t a[6])
@@ -84,33 +86,57 @@ static int scratch_ok(const struct om_ssa *ssa)
            b % 64 == 0;
 }
 
-static void init(struct om_ssa *ssa)
+void om_trt_say(struct om_ssa *ssa, const char *msg)
 {
+    char *text = (char *)ssa->ocall_buf + sizeof(struct om_ocall);
+    size_t n = strlen(msg);
+    memcpy(text, msg, n);
+    int64_t w[6] = { 2, (int64_t)text, (int64_t)n };
+    om_oc_syscall(ssa, SYS_write, w);
+}
+
+static uint32_t tsc_nonzero(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (lo ^ hi) | 1u;
+}
+
+int om_platform_init(uint64_t params, uint64_t ocall_buf)
+{
+    if (om_priv.ready)
+        return 0;
     struct om_host_params hp;
-    memcpy(&hp, (const void *)ssa->params, sizeof(hp));
+    memcpy(&hp, (const void *)params, sizeof(hp));
     uint64_t se = hp.slot_exits, se_len = OM_MAX_THREADS * sizeof(uint32_t);
     int se_ok = se && se % 4 == 0 && se + se_len > se &&
                 (se + se_len <= hp.layout.base || se >= hp.layout.base + hp.layout.size);
-    if (!layout_ok(&hp.layout) || ssa->slot != 0 || !se_ok) {
+    om_priv.gate = (om_ocall_gate_fn)hp.ocall_gate;
+    if (!layout_ok(&hp.layout) || !se_ok || (ocall_buf >= hp.layout.base && ocall_buf < hp.layout.base + hp.layout.size))
+        return -1;
+    om_trt_layout = hp.layout;
+    om_priv.slot_exits = (const volatile uint32_t *)se;
+    om_priv.params = params;
+    om_priv.host_pid = hp.pid;
+    om_priv.gate_gen = tsc_nonzero();
+    om_priv.ready = 1;
+    return 0;
+}
+
+static void init(struct om_ssa *ssa)
+{
+    if (om_platform_init(ssa->params, ssa->ocall_buf) || ssa->slot != 0) {
         /* Nothing can be trusted: leave without touching enclave state. */
-        static const char msg[] = "optmig enclave: host supplied an invalid layout; refusing to run\n";
-        om_trt.gate = (om_ocall_gate_fn)hp.ocall_gate;
-        char *text = (char *)ssa->ocall_buf + sizeof(struct om_ocall);
-        memcpy(text, msg, sizeof(msg) - 1);
-        int64_t w[6] = { 2, (int64_t)text, sizeof(msg) - 1 };
-        om_oc_syscall(ssa, SYS_write, w);
+        om_trt_say(ssa, "optmig enclave: host supplied an invalid layout; refusing to run\n");
         struct om_ocall *oc = om_oc_begin(ssa, OM_OC_EXIT_GROUP);
         oc->a[0] = 126;
         om_oc_call(ssa, oc);
         __builtin_trap();
     }
-    om_trt_layout = hp.layout;
-    om_trt.gate = (om_ocall_gate_fn)hp.ocall_gate;
-    om_trt.pid = hp.pid;
-    om_trt.slot_exits = (const volatile uint32_t *)se;
+    om_trt.pid = om_priv.host_pid;
     om_trt.tcs[0].in_use = 1;
-    om_trt.tcs[0].tid = hp.pid;
-    om_trt.next_tid = hp.pid + 1;
+    om_trt.tcs[0].tid = om_trt.pid;
+    om_trt.next_tid = om_trt.pid + 1;
     om_trt.initialized = 1;
 }
 
@@ -195,23 +221,57 @@ static int64_t dispatch(struct om_ssa *ssa, int64_t nr, const int64_t a[6])
     case SYS_wait4: return -ECHILD;
     case SYS_rseq: return -ENOSYS;
     case SYS_prctl: return -EINVAL;
-    default: return om_sys_marshal(ssa, nr, a); /* -ENOSYS for anything not listed */
+    default: {
+        int64_t r = om_sys_marshal(ssa, nr, a); /* -ENOSYS for anything not listed */
+        if (r >= 0)
+            om_fd_note(ssa, nr, a, r);
+        return r;
     }
+    }
+}
+
+int om_thread_is_ecall(uint32_t slot) { return slot >= OM_MAX_THREADS; }
+
+struct om_tcs *om_tcs_self(struct om_ssa *ssa)
+{
+    return om_thread_is_ecall(ssa->slot) ? &om_priv.ecall_tcs[ssa->slot - OM_MAX_THREADS]
+                                         : &om_trt.tcs[ssa->slot];
+}
+
+static int slot_ok(uint32_t slot)
+{
+    if (om_thread_is_ecall(slot))
+        return slot - OM_MAX_THREADS < OM_ECALL_SLOTS && om_priv.ecall_tcs[slot - OM_MAX_THREADS].in_use;
+    return slot < om_trt_layout.max_threads && om_trt.tcs[slot].in_use;
 }
 
 void om_trt_trap(struct om_ssa *ssa)
 {
+    if (om_priv.dead)
+        __builtin_trap(); /* migrated away: this copy never runs again */
     if (!om_trt.initialized)
         init(ssa);
+    if (ssa->kind == OM_SSA_AEX) {
+        om_park_aex(ssa);
+        return;
+    }
     uint64_t fs = ssa->fsbase; /* the FS this thread really has until ERESUME */
+    int64_t nr = (int64_t)ssa->gregs[OM_RAX];
+    struct om_tcs *t = slot_ok(ssa->slot) ? om_tcs_self(ssa) : NULL;
+    if (t)
+        t->in_runtime = 1;
     om_trt_handle(ssa);
-    if (fs && fs == ssa->fsbase)
+    if (fs && fs == ssa->fsbase && !om_thread_is_ecall(ssa->slot))
         om_direct_learn(ssa);
+    if (om_trt.quiesce)
+        om_park_after_trap(ssa, nr, (int64_t)ssa->gregs[OM_RAX] == -EINTR);
+    if (t)
+        t->in_runtime = 0;
 }
 
 void om_trt_handle(struct om_ssa *ssa)
 {
-    if (!scratch_ok(ssa) || ssa->slot >= om_trt_layout.max_threads || !om_trt.tcs[ssa->slot].in_use)
+    if (!scratch_ok(ssa) || !slot_ok(ssa->slot))
         om_sys_exit_group(ssa, 126);
     int64_t nr = (int64_t)ssa->gregs[OM_RAX];
     int64_t a[6] = {

@@ -1,6 +1,7 @@
 /* The mmap area: the enclave's own page map of what it handed out, so the
  * host only ever commits or releases pages the enclave chose. Musl uses it
  * for thread stacks and TLS; malloc has its own heap. */
+#include "mig.h"
 #include "trt.h"
 #include <errno.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #define MAX_FILE_MAP (256ull << 20)
 
 static uint64_t used[AREA_PAGES / 64];
+static uint8_t prot_map[AREA_PAGES]; /* PROT_* of each used page */
 static volatile int vm_lock;
 static uint64_t next_hint;
 static struct om_zombie zombies[OM_MAX_ZOMBIES];
@@ -40,13 +42,54 @@ static void reap_zombies(void)
 {
     for (unsigned i = 0; i < nzombies;) {
         struct om_zombie *z = &zombies[i];
-        if ((int32_t)(om_trt.slot_exits[z->slot] - z->seq) >= 0) {
+        if ((int32_t)(om_priv.slot_exits[z->slot] - z->seq) >= 0) {
             set_bits((z->addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, z->len / OM_PAGE_SIZE, 0);
             *z = zombies[--nzombies];
         } else {
             i++;
         }
     }
+}
+
+static int64_t host_map(struct om_ssa *ssa, uint64_t addr, uint64_t len, int prot, int kind);
+static uint64_t area_pages(void);
+
+static void set_prot(uint64_t addr, uint64_t len, int prot)
+{
+    uint64_t i = (addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE;
+    memset(prot_map + i, prot, len / OM_PAGE_SIZE);
+}
+
+int om_vmem_page_used(uint64_t addr)
+{
+    uint64_t i = (addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE;
+    return test_bit(i);
+}
+
+int om_vmem_page_readable(uint64_t addr)
+{
+    uint64_t i = (addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE;
+    return test_bit(i) && (prot_map[i] & PROT_READ);
+}
+
+/* Destination: the whole area was committed read-write for the restore;
+ * give every run of pages the protection its map says (unused: released). */
+int64_t om_vmem_restore_mappings(struct om_ssa *ssa)
+{
+    uint64_t total = area_pages();
+    for (uint64_t i = 0; i < total;) {
+        int p = test_bit(i) ? prot_map[i] : -1;
+        uint64_t j = i + 1;
+        while (j < total && (test_bit(j) ? prot_map[j] : -1) == p)
+            j++;
+        uint64_t addr = om_trt_layout.mmap_lo + i * OM_PAGE_SIZE, len = (j - i) * OM_PAGE_SIZE;
+        int64_t rc = p > 0 ? (p == (PROT_READ | PROT_WRITE) ? 0 : host_map(ssa, addr, len, p, OM_MAP_PROTECT))
+                           : host_map(ssa, addr, len, 0, OM_MAP_RELEASE);
+        if (rc)
+            return rc;
+        i = j;
+    }
+    return 0;
 }
 
 static uint64_t area_pages(void) { return (om_trt_layout.mmap_hi - om_trt_layout.mmap_lo) / OM_PAGE_SIZE; }
@@ -135,6 +178,7 @@ int64_t om_sys_mmap(struct om_ssa *ssa, const int64_t a[6])
         addr = om_trt_layout.mmap_lo + (uint64_t)p * OM_PAGE_SIZE;
     }
     set_bits((addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, n, 1);
+    set_prot(addr, len, prot);
     om_spin_unlock(&vm_lock);
 
     int commit_prot = anon ? prot : PROT_READ | PROT_WRITE;
@@ -188,7 +232,13 @@ int64_t om_sys_mprotect(struct om_ssa *ssa, const int64_t a[6])
         return 0;
     if (!in_area(addr, len))
         return -EINVAL;
-    return host_map(ssa, addr, len, prot, prot ? OM_MAP_PROTECT : OM_MAP_RELEASE);
+    int64_t rc = host_map(ssa, addr, len, prot, prot ? OM_MAP_PROTECT : OM_MAP_RELEASE);
+    if (!rc) {
+        om_spin_lock(&vm_lock);
+        set_prot(addr, len, prot);
+        om_spin_unlock(&vm_lock);
+    }
+    return rc;
 }
 
 int64_t om_sys_mremap(struct om_ssa *ssa, const int64_t a[6])
@@ -224,5 +274,27 @@ int64_t om_sys_madvise(struct om_ssa *ssa, const int64_t a[6])
     if (!in_area(addr, len))
         return -EINVAL;
     /* Linux zero-fills private pages after DONTNEED; so do we. */
-    return host_map(ssa, addr, len, PROT_READ | PROT_WRITE, OM_MAP_COMMIT);
+    int64_t rc = host_map(ssa, addr, len, PROT_READ | PROT_WRITE, OM_MAP_COMMIT);
+    if (!rc) {
+        om_spin_lock(&vm_lock);
+        set_prot(addr, len, PROT_READ | PROT_WRITE);
+        om_spin_unlock(&vm_lock);
+    }
+    return rc;
+}
+
+int64_t om_vmem_commit_all(struct om_ssa *ssa)
+{
+    const struct om_layout *l = &om_trt_layout;
+    return host_map(ssa, l->mmap_lo, l->mmap_hi - l->mmap_lo, PROT_READ | PROT_WRITE, OM_MAP_COMMIT);
+}
+
+/* Destination: the threads whose stacks were waiting to be freed are gone. */
+void om_vmem_reap_all(void)
+{
+    om_spin_lock(&vm_lock);
+    for (unsigned i = 0; i < nzombies; i++)
+        set_bits((zombies[i].addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, zombies[i].len / OM_PAGE_SIZE, 0);
+    nzombies = 0;
+    om_spin_unlock(&vm_lock);
 }

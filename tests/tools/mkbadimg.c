@@ -245,7 +245,7 @@ static void corrupt(struct img *m, const char *v, const char *arg)
     } else if (!strcmp(v, "bad-abi")) {
         uint64_t desc = optmig_note(m) + 8;
         need(m, desc, 4, "the note descriptor");
-        uint32_t abi = OM_ABI_VERSION + 98;
+        uint32_t abi = 99; /* never a real ABI version */
         memcpy(m->d + desc, &abi, 4);
     } else if (!strcmp(v, "exec-write")) {
         load_with(m, PF_W)->p_flags |= PF_X;

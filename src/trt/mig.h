@@ -1,0 +1,83 @@
+/* Migration inside the enclave: the session (keys, streams) and the flows of
+ * both ends. Everything here runs on ECALL threads: no TLS, no malloc. */
+#ifndef OM_MIG_H
+#define OM_MIG_H
+#include "om_crypto.h"
+#include "trt.h"
+#include "wire.h"
+
+#define OM_MIG_BUF (256u << 10)
+/* Frames on record streams are never larger than this (a sealed page). */
+#define OM_MIG_FRAME_MAX (64u << 10)
+
+/* A stream end: the sealer or opener and a running hash of what passed. */
+struct om_mig_stream {
+    uint8_t buf[OM_MIG_BUF]; /* enclave-side staging: sealed here, then copied out */
+    size_t have, off;        /* receive side: bytes in buf, parse offset */
+    struct om_sealer sealer;
+    struct om_opener opener;
+    uint8_t hash_state[128]; /* br_sha256_context */
+    uint64_t records, pages, zero_pages, bytes;
+    uint8_t bounce[OM_PAGE_SIZE] __attribute__((aligned(64)));
+    int32_t fd;
+    volatile int done;
+    int64_t error;
+};
+
+/* Per-process, never sent: lives in om_priv's migration area. */
+struct om_mig_session {
+    volatile int phase; /* enum below */
+    int64_t error;
+    uint32_t nstreams;
+    uint8_t mig_id[16];
+    struct om_session_keys keys;
+    uint8_t meas_self[32];
+    struct om_mig_args args; /* trusted copy */
+    struct om_mig_stream st[OM_MIG_MAX_STREAMS];
+    uint8_t manifest_hash[32];
+    uint8_t hello[OM_HELLO_FRAME_MAX]; /* this side's or the peer's HELLO, for the transcript */
+    size_t hello_len;
+    char why[OM_ERRMSG_MAX + 64];
+};
+enum { MIG_IDLE = 0, MIG_KEYED, MIG_SEND, MIG_DONE, MIG_ABORTED };
+
+struct om_mig_session *om_mig_session(void);
+size_t om_mig_session_span(void);
+
+int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t args);
+int64_t om_mig_in(struct om_ssa *ssa, uint32_t slot, uint64_t args);
+
+/* Stream I/O through the boundary: frames are built in, and read into, the
+ * thread's untrusted scratch; anything parsed is first copied in. */
+int om_mig_send(struct om_ssa *ssa, int fd, const void *untrusted_buf, size_t len);
+/* Receives one whole frame of at most cap bytes into buf (enclave memory). */
+int om_mig_recv_frame(struct om_ssa *ssa, int fd, uint8_t *buf, size_t cap, struct om_frame *f,
+                      uint32_t timeout_ms);
+uint64_t om_mig_now_ns(struct om_ssa *ssa);
+void om_mig_sleep_us(struct om_ssa *ssa, uint64_t us);
+void om_mig_mac(const uint8_t key[32], const char *label, const uint8_t *data, size_t len, uint8_t out[32]);
+int om_mig_quote(struct om_ssa *ssa, const uint8_t rd[32], struct om_quote *q);
+
+/* The pages that make up the enclave's state, in increasing address order. */
+struct om_page_iter {
+    int region;
+    uint64_t addr, end;
+};
+void om_pages_begin(struct om_page_iter *it);
+/* Next candidate page, or 0 when done. Pages never written may be skipped. */
+uint64_t om_pages_next(struct om_page_iter *it);
+/* May a received page be installed at addr? */
+int om_page_restorable(uint64_t addr);
+
+/* vmem: protection map, for export and for the destination's mappings. */
+int om_vmem_page_readable(uint64_t addr);
+int om_vmem_page_used(uint64_t addr);
+int64_t om_vmem_restore_mappings(struct om_ssa *ssa);
+int64_t om_vmem_commit_all(struct om_ssa *ssa);
+void om_vmem_reap_all(void);
+
+/* Host-side resources (files, listening sockets). */
+void om_fd_note(struct om_ssa *ssa, int64_t nr, const int64_t a[6], int64_t ret);
+int om_fd_capture(struct om_ssa *ssa);
+int om_fd_restore(struct om_ssa *ssa);
+#endif

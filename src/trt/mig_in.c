@@ -1,0 +1,341 @@
+/* The destination end: check the source's attestation and the layout, open
+ * and install every record in place, verify the manifest, commit, and resume
+ * the threads only after the source confirms it has given the enclave up. */
+#include "mig_common.h"
+#include <errno.h>
+#include <string.h>
+
+static int refuse(struct om_ssa *ssa, struct om_mig_session *s, const uint8_t mig_id[16], const char *why)
+{
+    struct om_hello_reply r;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.mig_id, mig_id, 16);
+    r.accept = 0;
+    size_t n = strlen(why);
+    r.err_len = (uint16_t)(n > OM_ERRMSG_MAX ? OM_ERRMSG_MAX : n);
+    memcpy(r.err, why, r.err_len);
+    uint8_t buf[OM_HELLO_REPLY_FRAME_MAX];
+    size_t len;
+    if (!om_hello_reply_encode(&r, buf, sizeof(buf), &len))
+        om_mig_send(ssa, s->st[0].fd, buf, len);
+    return OM_MIGERR_REFUSED;
+}
+
+static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **why)
+{
+    struct om_frame f;
+    struct om_hello h;
+    struct om_quote q, sq;
+    uint8_t priv[32], pub[32], nonce[32], rd[32];
+    int rc = OM_MIGERR_PROTOCOL;
+    size_t used;
+
+    if (s->args.hello_len > sizeof(s->hello))
+        return OM_MIGERR_PROTOCOL;
+    memcpy(s->hello, (const void *)s->args.hello, s->args.hello_len); /* parsed only once copied in */
+    s->hello_len = s->args.hello_len;
+    if (om_frame_parse(s->hello, s->hello_len, &f, &used) || used != s->hello_len ||
+        f.type != OM_MSG_HELLO || om_hello_decode(&f, &h) || h.role != OM_ROLE_MIGRATE) {
+        *why = "malformed HELLO";
+        return rc;
+    }
+    memcpy(s->mig_id, h.mig_id, 16);
+    if (h.nstreams != s->nstreams || h.strategy != OM_STRATEGY_STOP_COPY) {
+        *why = "stream count or strategy differs from what the host accepted";
+        return refuse(ssa, s, h.mig_id, *why);
+    }
+    if (h.layout.base != om_trt_layout.base || h.layout.heap_size != om_trt_layout.heap_hi - om_trt_layout.heap_lo ||
+        h.layout.max_threads != om_trt_layout.max_threads) {
+        *why = "enclave layout differs (base, heap or threads)";
+        return refuse(ssa, s, h.mig_id, *why);
+    }
+    if (om_random(nonce, 32) || om_x25519_keypair(priv, pub))
+        return OM_MIGERR_INTERNAL;
+    om_report_data(OM_ROLE_DESTINATION, pub, nonce, s->mig_id, rd);
+    if ((rc = om_mig_quote(ssa, rd, &q))) {
+        *why = "the platform would not quote this enclave";
+        goto out;
+    }
+    memcpy(s->meas_self, q.measurement, 32);
+    struct om_trust_store ts;
+    om_mig_trust_store(&s->args, &ts);
+    om_mig_quote_from_wire(&h.quote, &sq);
+    uint8_t srd[32];
+    om_report_data(OM_ROLE_SOURCE, h.kx_pub, h.nonce, s->mig_id, srd);
+    int qv = om_quote_verify(&sq, &ts, s->meas_self);
+    if (qv || memcmp(sq.report_data, srd, 32) || memcmp(h.measurement, s->meas_self, 32)) {
+        *why = qv ? om_crypto_strerror(qv) : "source quote does not bind its key exchange";
+        refuse(ssa, s, h.mig_id, *why);
+        rc = OM_MIGERR_ATTEST;
+        goto out;
+    }
+
+    struct om_hello_reply r;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.mig_id, s->mig_id, 16);
+    r.accept = 1;
+    memcpy(r.measurement, q.measurement, 32);
+    memcpy(r.nonce, nonce, 32);
+    memcpy(r.kx_pub, pub, 32);
+    om_mig_quote_to_wire(&q, &r.quote);
+    uint8_t rbuf[OM_HELLO_REPLY_FRAME_MAX];
+    size_t rlen;
+    rc = OM_MIGERR_INTERNAL;
+    if (om_hello_reply_encode(&r, rbuf, sizeof(rbuf), &rlen))
+        goto out;
+    uint8_t shared[32], th[32];
+    if (om_x25519_shared(priv, h.kx_pub, shared)) {
+        rc = OM_MIGERR_ATTEST;
+        goto out;
+    }
+    br_sha256_context hc;
+    br_sha256_init(&hc);
+    br_sha256_update(&hc, s->hello, s->hello_len);
+    br_sha256_update(&hc, rbuf, rlen);
+    br_sha256_out(&hc, th);
+    om_keys_derive(shared, th, h.measurement, s->meas_self, s->mig_id, &s->keys);
+    om_wipe(shared, sizeof(shared));
+    rc = om_mig_send(ssa, s->st[0].fd, rbuf, rlen);
+out:
+    om_wipe(priv, sizeof(priv));
+    return rc;
+}
+
+/* Installs records of stream i until its end marker, which must account for
+ * exactly the records that arrived. */
+static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
+{
+    struct om_mig_stream *st = &s->st[i];
+    for (;;) {
+        struct om_frame f;
+        struct om_record r;
+        int rc = om_mig_next_frame(ssa, st, &f, s->args.timeout_ms);
+        if (rc)
+            return rc;
+        if (f.type == OM_MSG_ABORT)
+            return OM_MIGERR_REFUSED;
+        if (f.type != OM_MSG_RECORD || om_record_decode(&f, &r) || r.stream_id != i) {
+            om_mig_why(s, "unexpected frame type", f.type);
+            return OM_MIGERR_PROTOCOL;
+        }
+        if (r.rtype == OM_REC_PAGE) {
+            uint64_t addr = om_trt_layout.base + r.page * OM_PAGE_SIZE;
+            if (r.ct_len != OM_PAGE_SIZE || r.page >= om_trt_layout.size / OM_PAGE_SIZE ||
+                !om_page_restorable(addr)) {
+                om_mig_why(s, "record for a page outside the enclave's state, page", r.page);
+                return OM_MIGERR_PROTOCOL;
+            }
+            /* r.ct lies in st->buf, enclave memory: the tag is checked on the
+             * very bytes that are decrypted. Decrypt into a private page first:
+             * the target may hold what decryption itself uses (a vtable in
+             * .data.rel.ro), which must change in one copy, not byte by byte. */
+            int orc = om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, OM_PAGE_SIZE, st->bounce, r.tag);
+            if (!orc)
+                memcpy((void *)addr, st->bounce, OM_PAGE_SIZE);
+            if (orc) {
+                om_mig_why(s, orc == OM_CRYPTO_EREPLAY ? "replayed or reordered record, counter"
+                                                       : "record failed authentication, counter", r.counter);
+                return OM_MIGERR_INTEGRITY;
+            }
+            om_mig_hash_record(st, r.page, r.version, r.tag);
+            st->records++;
+            st->pages++;
+            continue;
+        }
+        if (r.rtype != OM_REC_MANIFEST || r.page != (OM_MIG_END_PAGE | i) || r.ct_len != sizeof(struct om_mig_end)) {
+            om_mig_why(s, "unexpected record type", r.rtype);
+            return OM_MIGERR_PROTOCOL;
+        }
+        struct om_mig_end e, mine = { .records = st->records };
+        om_mig_hash_out(st, mine.hash);
+        if (om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, sizeof(e), &e, r.tag) ||
+            om_opener_skipped(&st->opener) || memcmp(&e, &mine, sizeof(e))) {
+            om_mig_why(s, "stream ended with records missing or altered, stream", i);
+            return OM_MIGERR_INTEGRITY;
+        }
+        return 0;
+    }
+}
+
+static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_frame f;
+    struct om_record r;
+    struct om_mig_manifest m;
+    struct om_mig_stream *st = &s->st[0];
+    int rc = om_mig_next_frame(ssa, st, &f, s->args.timeout_ms);
+    if (rc)
+        return rc;
+    if (f.type != OM_MSG_RECORD || om_record_decode(&f, &r) || r.stream_id != 0 || r.rtype != OM_REC_MANIFEST ||
+        r.page != OM_MIG_MANIFEST_PAGE || r.ct_len != sizeof(m))
+        return OM_MIGERR_PROTOCOL;
+    if (om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, sizeof(m), &m, r.tag) ||
+        om_opener_skipped(&st->opener) || m.nstreams != s->nstreams)
+        return OM_MIGERR_INTEGRITY;
+    /* Each stream's end marker was checked against what arrived; the
+     * manifest must account for the same records. */
+    uint64_t pages = 0;
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        if (m.st[i].records != s->st[i].records)
+            return OM_MIGERR_INTEGRITY;
+        pages += s->st[i].pages;
+    }
+    if (pages != m.pages)
+        return OM_MIGERR_INTEGRITY;
+    br_sha256_context hc;
+    br_sha256_init(&hc);
+    br_sha256_update(&hc, &m, sizeof(m));
+    br_sha256_out(&hc, s->manifest_hash);
+    s->args.t_quiesced_ns = m.t_quiesced_ns;
+    s->args.pages_sent = m.pages;
+    s->args.zero_pages = m.zero_pages;
+    return 0;
+}
+
+static int commit(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    uint8_t msg[48], mac[32];
+    memcpy(msg, s->mig_id, 16);
+    memcpy(msg + 16, s->manifest_hash, 32);
+    struct om_commit c;
+    memcpy(c.mig_id, s->mig_id, 16);
+    om_mig_mac(s->keys.dst_to_src, "optmig-commit-v1", msg, sizeof(msg), c.mac);
+    uint8_t buf[OM_COMMIT_FRAME];
+    size_t len;
+    if (om_commit_encode(OM_MSG_COMMIT, &c, buf, sizeof(buf), &len))
+        return OM_MIGERR_INTERNAL;
+    int rc = om_mig_send(ssa, s->st[0].fd, buf, len);
+    if (rc)
+        return rc;
+    /* Resume only on the source's word that it has given the enclave up. */
+    struct om_frame f;
+    if ((rc = om_mig_next_frame(ssa, &s->st[0], &f, s->args.timeout_ms)))
+        return rc;
+    if (f.type != OM_MSG_COMMIT_ACK || om_commit_decode(OM_MSG_COMMIT_ACK, &f, &c) || memcmp(c.mig_id, s->mig_id, 16))
+        return OM_MIGERR_PROTOCOL;
+    om_mig_mac(s->keys.src_to_dst, "optmig-go-v1", msg, sizeof(msg), mac);
+    return memcmp(mac, c.mac, 32) ? OM_MIGERR_INTEGRITY : 0;
+}
+
+/* Starts every parked thread from its saved context. */
+static int resume_threads(struct om_ssa *ssa)
+{
+    for (uint32_t i = 0; i < om_trt_layout.max_threads; i++) {
+        struct om_tcs *t = &om_trt.tcs[i];
+        if (!t->in_use)
+            continue;
+        if (!t->parked || t->ctx.fp_size > OM_FPSTATE_MAX)
+            return OM_MIGERR_INTEGRITY;
+        t->parked = 0;
+        t->in_runtime = t->ctx.pad == OM_PARK_DIRECT;
+        struct om_ocall *oc = om_oc_begin(ssa, OM_OC_SPAWN);
+        uint8_t *fp = (uint8_t *)oc + ((sizeof(*oc) + 63) & ~(size_t)63);
+        memcpy(oc->spawn.gregs, t->ctx.gregs, sizeof(oc->spawn.gregs));
+        oc->spawn.fsbase = t->ctx.fsbase;
+        oc->spawn.slot = i;
+        oc->spawn.fp_size = t->ctx.fp_size ? t->ctx.fp_size : 512;
+        if (t->ctx.fp_size) {
+            memcpy(fp, t->ctx.fpstate, t->ctx.fp_size);
+        } else {
+            memset(fp, 0, 512);
+            uint16_t fcw = 0x37f;
+            uint32_t mxcsr = 0x1f80;
+            memcpy(fp, &fcw, 2);
+            memcpy(fp + 24, &mxcsr, 4);
+        }
+        oc->spawn.fpstate = (uint64_t)fp;
+        if (om_oc_call(ssa, oc))
+            return OM_MIGERR_INTERNAL;
+    }
+    return 0;
+}
+
+static int restore(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    __atomic_store_n(&om_trt.quiesce, 0, __ATOMIC_SEQ_CST);
+    om_vmem_reap_all();
+    int64_t rc = om_vmem_restore_mappings(ssa);
+    if (rc)
+        return OM_MIGERR_INTERNAL;
+    if ((rc = om_fd_restore(ssa)))
+        return (int)rc;
+    s->args.t_resumed_ns = om_mig_now_ns(ssa);
+    return resume_threads(ssa);
+}
+
+static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
+{
+    int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
+    if (!rc)
+        rc = receive_stream(ssa, s, i);
+    if (rc) {
+        s->st[i].error = rc;
+        om_mig_fail(s, rc);
+    }
+    __atomic_store_n(&s->st[i].done, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
+{
+    const char *why = NULL;
+    int rc;
+    if ((rc = handshake(ssa, s, &why)))
+        goto fail;
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        om_mig_hash_init(&s->st[i]);
+        if (om_opener_init(&s->st[i].opener, s->keys.src_to_dst, i, s->mig_id, OM_AEAD_AUTO)) {
+            rc = OM_MIGERR_INTERNAL;
+            goto fail;
+        }
+    }
+    /* Every page a record may land on must be writable now. */
+    if (om_vmem_commit_all(ssa)) {
+        rc = OM_MIGERR_INTERNAL;
+        goto fail;
+    }
+    __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
+    if ((rc = receive_stream(ssa, s, 0)) || (rc = om_mig_wait_workers(ssa, s)) || (rc = verify_manifest(ssa, s)) ||
+        (rc = commit(ssa, s)))
+        goto fail;
+    om_wipe(&s->keys, sizeof(s->keys));
+    if ((rc = restore(ssa, s))) {
+        why = "restoring threads or host resources failed after switchover";
+        goto fail;
+    }
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        s->args.bytes_sent += s->st[i].pages * (OM_RECORD_PREFIX + OM_PAGE_SIZE);
+    __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
+    om_mig_report(s, hp, 0, NULL);
+    return 0;
+fail:
+    om_mig_fail(s, rc);
+    om_mig_wait_workers(ssa, s);
+    if (!why && s->why[0])
+        why = s->why;
+    om_mig_send_abort(ssa, s, OM_ABORT_INTEGRITY, why ? why : om_mig_strerror(rc));
+    om_wipe(&s->keys, sizeof(s->keys));
+    om_mig_report(s, hp, rc, why ? why : om_mig_strerror(rc));
+    return rc;
+}
+
+int64_t om_mig_in(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
+{
+    struct om_mig_session *s = om_mig_session();
+    if (slot)
+        return worker(ssa, s, slot);
+    memset(s, 0, offsetof(struct om_mig_session, st));
+    for (uint32_t i = 0; i < OM_MIG_MAX_STREAMS; i++) {
+        struct om_mig_stream *st = &s->st[i];
+        memset(&st->have, 0, sizeof(*st) - offsetof(struct om_mig_stream, have));
+    }
+    if (om_mig_copy_args(hp, &s->args)) {
+        om_mig_report(s, hp, OM_MIGERR_INTERNAL, "bad migration arguments");
+        return OM_MIGERR_INTERNAL;
+    }
+    s->nstreams = s->args.nstreams;
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        s->st[i].fd = s->args.fds[i];
+    return coordinator(ssa, s, hp);
+}
