@@ -155,6 +155,7 @@ enum om_mig_service {
     OM_MIG_QUOTE = 1, /* a[1]: scratch address of 32 bytes report data in, quote out
                          (measurement 32 | report data 32 | platform pub 65 | sig 64) */
     OM_MIG_UNPARK,    /* the migration ended: wake every parked thread */
+    OM_MIG_PREFAULT,  /* a[1]=addr a[2]=len: back these enclave pages with memory now */
 };
 #define OM_QUOTE_SIZE 193
 

@@ -6,7 +6,13 @@
 #include "measure.h"
 #include "ocall.h"
 #include "platform.h"
+#include "range.h"
 #include "wire.h"
+#include <sys/mman.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -56,6 +62,14 @@ int64_t om_mig_service(struct om_hthread *ht, const struct om_ocall *oc)
     case OM_MIG_UNPARK:
         om_park_release();
         return 0;
+    case OM_MIG_PREFAULT: {
+        /* Populating ahead of the data is much cheaper than a fault per
+         * page while the enclave is stopped (first touch is slow on a VM). */
+        uint64_t a = (uint64_t)oc->a[1], len = (uint64_t)oc->a[2];
+        if (a % OM_PAGE_SIZE || len % OM_PAGE_SIZE || !om_range_contains(&om_enclave.params.layout, a, len))
+            return -EINVAL;
+        return madvise((void *)a, len, MADV_POPULATE_WRITE) ? -errno : 0;
+    }
     default:
         return -ENOSYS;
     }

@@ -7,6 +7,9 @@
 #include "wire.h"
 
 #define OM_MIG_BUF (256u << 10)
+/* Page runs announced before the stop, so the destination can back them
+ * with memory while the source still runs. */
+#define OM_MIG_MAX_RUNS 2048
 /* Frames on record streams are never larger than this (a sealed page). */
 #define OM_MIG_FRAME_MAX (64u << 10)
 
@@ -38,6 +41,7 @@ struct om_mig_session {
     uint8_t hello[OM_HELLO_FRAME_MAX]; /* this side's or the peer's HELLO, for the transcript */
     size_t hello_len;
     char why[OM_ERRMSG_MAX + 64];
+    struct om_page_run { uint64_t first, count; } runs[OM_MIG_MAX_RUNS];
 };
 enum { MIG_IDLE = 0, MIG_KEYED, MIG_SEND, MIG_DONE, MIG_ABORTED };
 

@@ -192,6 +192,40 @@ static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     return 0;
 }
 
+/* Backs the announced page runs with memory, then tells the source to stop
+ * the enclave (a PONG: it carries nothing the source must trust). */
+static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_frame f;
+    struct om_record r;
+    struct om_mig_stream *st = &s->st[0];
+    int rc = om_mig_next_frame(ssa, st, &f, s->args.timeout_ms);
+    if (rc)
+        return rc;
+    if (f.type != OM_MSG_RECORD || om_record_decode(&f, &r) || r.stream_id != 0 || r.rtype != OM_REC_RUNTIME ||
+        r.page != 0 || r.ct_len > sizeof(s->runs) || r.ct_len % sizeof(s->runs[0]))
+        return OM_MIGERR_PROTOCOL;
+    if (om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, r.ct_len, s->runs, r.tag))
+        return OM_MIGERR_INTEGRITY;
+    uint64_t total = om_trt_layout.size / OM_PAGE_SIZE;
+    for (size_t i = 0; i < r.ct_len / sizeof(s->runs[0]); i++) {
+        struct om_page_run run = s->runs[i];
+        if (run.first >= total || run.count > total - run.first)
+            return OM_MIGERR_PROTOCOL;
+        struct om_ocall *oc = om_oc_begin(ssa, OM_OC_MIG);
+        oc->a[0] = OM_MIG_PREFAULT;
+        oc->a[1] = (int64_t)(om_trt_layout.base + run.first * OM_PAGE_SIZE);
+        oc->a[2] = (int64_t)(run.count * OM_PAGE_SIZE);
+        om_oc_call(ssa, oc); /* advice: a failure only costs time */
+    }
+    struct om_ping pong = { .token = 1 };
+    uint8_t buf[OM_PING_FRAME];
+    size_t len;
+    if (om_ping_encode(OM_MSG_PONG, &pong, buf, sizeof(buf), &len))
+        return OM_MIGERR_INTERNAL;
+    return om_mig_send(ssa, st->fd, buf, len);
+}
+
 static int commit(struct om_ssa *ssa, struct om_mig_session *s)
 {
     uint8_t msg[48], mac[32];
@@ -294,6 +328,8 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         rc = OM_MIGERR_INTERNAL;
         goto fail;
     }
+    if ((rc = prepare(ssa, s)))
+        goto fail;
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
     __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
     if ((rc = receive_stream(ssa, s, 0)) || (rc = om_mig_wait_workers(ssa, s)) || (rc = verify_manifest(ssa, s)) ||

@@ -32,10 +32,11 @@ static int put_record(struct om_ssa *ssa, struct om_mig_stream *st, uint32_t sid
     if (om_seal(&st->sealer, type, page, version, pt, len, frame + OM_RECORD_PREFIX, r.tag, &r.counter) ||
         om_record_encode_prefix(&r, frame))
         return OM_MIGERR_INTERNAL;
-    om_mig_hash_record(st, page, version, r.tag);
     st->have += OM_RECORD_PREFIX + len;
-    if (type == OM_REC_PAGE)
+    if (type == OM_REC_PAGE) {
+        om_mig_hash_record(st, page, version, r.tag);
         st->records++;
+    }
     return 0;
 }
 
@@ -187,6 +188,40 @@ out:
     return rc;
 }
 
+/* Announces where the state lies (runs of pages) and waits until the
+ * destination has memory behind them: population is slow on a VM, and done
+ * here it is not downtime. The set may still grow before the stop; it is
+ * only a hint. */
+static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_page_iter it;
+    uint64_t a, n = 0;
+    om_pages_begin(&it);
+    while ((a = om_pages_next(&it))) {
+        uint64_t p = (a - om_trt_layout.base) / OM_PAGE_SIZE;
+        if (n && s->runs[n - 1].first + s->runs[n - 1].count == p)
+            s->runs[n - 1].count++;
+        else if (n < OM_MIG_MAX_RUNS)
+            s->runs[n++] = (struct om_page_run){ p, 1 };
+        else
+            s->runs[n - 1].count = p + 1 - s->runs[n - 1].first; /* out of runs: bridge the gap */
+    }
+    struct om_mig_stream *st = &s->st[0];
+    st->have = st->off = 0;
+    int rc = put_record(ssa, st, 0, OM_REC_RUNTIME, 0, 0, s->runs, (uint32_t)(n * sizeof(s->runs[0])));
+    if (!rc)
+        rc = om_mig_send(ssa, st->fd, st->buf, st->have);
+    st->have = 0;
+    if (rc)
+        return rc;
+    struct om_frame f;
+    if ((rc = om_mig_next_frame(ssa, st, &f, s->args.timeout_ms)))
+        return rc;
+    if (f.type == OM_MSG_ABORT)
+        return OM_MIGERR_REFUSED;
+    return f.type == OM_MSG_PONG ? 0 : OM_MIGERR_PROTOCOL;
+}
+
 static int send_manifest(struct om_ssa *ssa, struct om_mig_session *s)
 {
     struct om_mig_manifest m;
@@ -267,6 +302,10 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         }
     }
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
+    if ((rc = prepare(ssa, s))) {
+        why = "the destination did not get ready";
+        goto fail;
+    }
     quiesced = 1;
     if ((rc = om_mig_quiesce(ssa, 10000))) /* downtime starts when the last thread parks */
         goto fail;
