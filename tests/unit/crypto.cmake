@@ -14,7 +14,7 @@ if(TARGET omcrypto_host)
   # getrandom (the one system call it is allowed, as a fallback).
   string(CONCAT OM_CRYPTO_SYMCHECK
     "bad=$(\"$0\" -u \"$1\" | awk 'NF == 2 { print $2 }' | sort -u | grep -Ev "
-    "'^(br_[a-z0-9_]+|om_[a-z0-9_]+|memcmp|memcpy|memset|strcmp|getrandom|__errno_location)$'); "
+    "'^(br_[a-z0-9_]+|om_[a-z0-9_]+|bcmp|memcmp|memcpy|memset|strcmp|getrandom|__errno_location)$'); "
     "if [ -n \"$bad\" ]; then echo \"unexpected symbols in $1:\" $bad; exit 1; fi; "
     "echo \"$1: only allowed external symbols\"")
   add_test(NAME unit.crypto_enclave_symbols
