@@ -84,4 +84,5 @@ void om_vmem_reap_all(void);
 void om_fd_note(struct om_ssa *ssa, int64_t nr, const int64_t a[6], int64_t ret);
 int om_fd_capture(struct om_ssa *ssa);
 int om_fd_restore(struct om_ssa *ssa);
+void om_fd_release(struct om_ssa *ssa);
 #endif

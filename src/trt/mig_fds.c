@@ -189,6 +189,15 @@ int om_fd_capture(struct om_ssa *ssa)
     return 0;
 }
 
+/* Source, after the switchover: let go of every host resource now, so the
+ * destination can bind the same ports while this process winds down. */
+void om_fd_release(struct om_ssa *ssa)
+{
+    for (int fd = 3; fd < FD_MAX; fd++)
+        if (fds[fd].kind != FD_NONE)
+            sys(ssa, SYS_close, fd, 0, 0, 0, 0);
+}
+
 /* Puts the resource that was at fd on the source at the same number here. */
 static void place(struct om_ssa *ssa, int64_t got, int fd, int cloexec)
 {
@@ -222,8 +231,11 @@ int om_fd_restore(struct om_ssa *ssa)
             got = sys(ssa, SYS_socket, d->domain, d->type, d->proto, 0, 0);
             if (got >= 0) {
                 sys(ssa, SYS_setsockopt, got, SOL_SOCKET, SO_REUSEADDR, (int64_t)&one, sizeof(one));
-                if (sys(ssa, SYS_bind, got, (int64_t)d->addr, d->addrlen, 0, 0) < 0 ||
-                    sys(ssa, SYS_listen, got, d->backlog, 0, 0, 0) < 0)
+                /* On the same host the source may still be closing its socket. */
+                int64_t b = -1;
+                for (int tries = 0; tries < 200 && (b = sys(ssa, SYS_bind, got, (int64_t)d->addr, d->addrlen, 0, 0)) == -EADDRINUSE; tries++)
+                    om_mig_sleep_us(ssa, 10000);
+                if (b < 0 || sys(ssa, SYS_listen, got, d->backlog, 0, 0, 0) < 0)
                     om_trt_say(ssa, "optmig enclave: could not re-bind a listening socket here\n");
                 place(ssa, got, fd, cloexec);
             }

@@ -318,6 +318,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     /* Switchover: from here this copy never runs again, whatever happens. */
     om_priv.dead = 1;
+    om_fd_release(ssa);
     rc = send_go(ssa, s);
     for (uint32_t i = 0; i < s->nstreams; i++)
         s->args.bytes_sent += s->st[i].bytes;
