@@ -199,7 +199,9 @@ void om_keys_derive(const uint8_t shared[32], const uint8_t transcript_hash[32],
  *
  * om_open checks the tag BEFORE it decrypts: on any error nothing is written
  * to out, and the opener's state is unchanged. in == out (in place) works for
- * both om_seal and om_open; other overlaps are not allowed.
+ * both om_seal and om_open; other overlaps are not allowed. om_open reads in
+ * twice (tag, then decryption): in must be memory the host cannot change
+ * meanwhile (enclave memory), else verified bytes could be swapped.
  *
  * Neither object is thread-safe; use one per stream per thread. */
 

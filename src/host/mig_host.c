@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,9 +76,13 @@ int64_t om_mig_service(struct om_hthread *ht, const struct om_ocall *oc)
     }
 }
 
-static void tune(int fd)
+/* Big buffers, no Nagle, and a send timeout: a cut network must not keep a
+ * stopped source waiting forever. */
+static void tune(int fd, uint32_t timeout_ms)
 {
     int one = 1, buf = 4 << 20;
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -192,7 +197,7 @@ int om_mig_source(const char *host, const char *port, uint32_t streams, uint32_t
                 close(fd);
             goto out;
         }
-        tune(fd);
+        tune(fd, timeout_ms);
         args->fds[i] = move_high(fd);
         if (i) {
             /* Names the stream for the destination host; the enclave needs
@@ -279,7 +284,7 @@ static int accept_streams(int lfd, uint32_t n, int32_t *fds, int timeout_ms)
             close(fd);
             return -1;
         }
-        tune(fd);
+        tune(fd, (uint32_t)timeout_ms);
         fds[j.index] = move_high(fd);
     }
     return 0;
@@ -304,7 +309,7 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
         snprintf(err, errlen, "accept: %s", strerror(errno));
         goto out;
     }
-    tune(c0);
+    tune(c0, timeout_ms);
     if (read_frame(c0, hello, OM_HELLO_FRAME_MAX, &len, (int)timeout_ms) || om_frame_parse(hello, len, &f, &used) ||
         f.type != OM_MSG_HELLO || om_hello_decode(&f, &h)) {
         snprintf(err, errlen, "no valid HELLO from the source");
