@@ -731,8 +731,15 @@ static int check_image(const char *path)
     size_t which;
     if (om_image_load(path, &img, err, sizeof err) != 0)
         return error("%s: %s", path, err);
+    uint64_t span = img.span;
     int r = om_image_find_defined_symbol(&img, forbidden, 3, &which, err, sizeof err);
     om_image_free(&img);
+    /* The loader gives the image 4 GiB of the range (src/host/layout.c):
+     * static data beyond it would land outside the enclave's image area. */
+    if (r == 0 && span > (1ull << 32))
+        return error("%s: the image's loaded size (%llu bytes, mostly static data) exceeds the 4 GiB an "
+                     "enclave image may occupy; allocate large arrays with malloc instead",
+                     path, (unsigned long long)span);
     if (r < 0)
         return error("%s: %s", path, err);
     if (r > 0)
