@@ -204,12 +204,18 @@ static void run_pair(enum workload wl, int nthreads, uint64_t ops, double *om, d
 int main(int argc, char **argv)
 {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
+#ifdef OM_IN_ENCLAVE
+    /* Inside an enclave the runtime's heap is om_heap already (malloc is it):
+     * use it as it is, started by the first malloc. */
+    free(malloc(1));
+#else
     size_t region = (size_t)16 << 30;
     void *r = mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r == MAP_FAILED || om_heap_init(r, region) != 0) {
         fprintf(stderr, "cannot set up the om_heap region\n");
         return 2;
     }
+#endif
     struct {
         const char *name;
         enum workload wl;

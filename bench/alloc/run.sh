@@ -28,6 +28,14 @@ $CC -static -nostdlib -nostartfiles -o "$BUILD/bench_musl" \
     "$MUSL_LIB/crt1.o" "$MUSL_LIB/crti.o" "$BUILD"/*.musl.o "$MUSL_LIB/libc.a" \
     "$($CC -print-libgcc-file-name)" "$MUSL_LIB/crtn.o"
 
+# the same source as an enclave image, when the project is built
+BUILDDIR=${BUILDDIR:-$ROOT/build}
+OPTMIG=$BUILDDIR/bin/optmig
+if [ -x "$BUILDDIR/bin/omcc" ] && [ -x "$OPTMIG" ]; then
+    "$BUILDDIR/bin/omcc" -O2 -DOM_IN_ENCLAVE -DLIBC_NAME='"enclave malloc"' -I"$ROOT/src/trt" \
+        -o "$BUILD/bench_enclave" "$ROOT/bench/alloc/bench_alloc.c"
+fi
+
 CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 TMP="$BUILD/alloc.md"
 {
@@ -61,6 +69,13 @@ TMP="$BUILD/alloc.md"
     echo "## musl build (static): om_heap vs musl malloc"
     echo
     "$BUILD/bench_musl" "$SCALE"
+    if [ -x "$BUILD/bench_enclave" ]; then
+        echo
+        echo "## inside an enclave (\`optmig run\`, built with omcc): om_heap called directly vs the"
+        echo "## enclave's malloc (om_heap behind musl's malloc interface); compare with musl above"
+        echo
+        "$OPTMIG" run --heap 16G "$BUILD/bench_enclave" -- "$SCALE"
+    fi
 } > "$TMP"
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP" "$OUT"
