@@ -126,11 +126,13 @@ static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
                 return OM_MIGERR_PROTOCOL;
             }
             /* r.ct lies in st->buf, enclave memory: the tag is checked on the
-             * very bytes that are decrypted. Decrypt into a private page first:
-             * the target may hold what decryption itself uses (a vtable in
-             * .data.rel.ro), which must change in one copy, not byte by byte. */
-            int orc = om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, OM_PAGE_SIZE, st->bounce, r.tag);
-            if (!orc)
+             * very bytes that are decrypted. An image page may hold what
+             * decryption itself uses (a vtable in .data.rel.ro): it must change
+             * in one copy from a private page, not byte by byte. */
+            int image = addr < om_trt_layout.image_hi;
+            int orc = om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, OM_PAGE_SIZE,
+                              image ? st->bounce : (void *)addr, r.tag);
+            if (!orc && image)
                 memcpy((void *)addr, st->bounce, OM_PAGE_SIZE);
             if (orc) {
                 om_mig_why(s, orc == OM_CRYPTO_EREPLAY ? "replayed or reordered record, counter"
