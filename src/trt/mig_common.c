@@ -108,6 +108,15 @@ int om_mig_wait_workers(struct om_ssa *ssa, struct om_mig_session *s)
     return 0;
 }
 
+/* After a failure: every worker has seen the abort and left the session
+ * before the coordinator resets it (or a worker could wait forever). */
+void om_mig_join_workers(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    for (uint32_t i = 1; i < s->nstreams; i++)
+        while (!__atomic_load_n(&s->st[i].done, __ATOMIC_ACQUIRE))
+            om_mig_sleep_us(ssa, 100);
+}
+
 /* Workers wait for the coordinator to reach a phase (or give up). */
 int om_mig_wait_phase(struct om_ssa *ssa, struct om_mig_session *s, int phase)
 {

@@ -27,6 +27,7 @@ void om_mig_hash_out(const struct om_mig_stream *st, uint8_t out[32]);
 int om_mig_quiesce(struct om_ssa *ssa, uint32_t timeout_ms);
 void om_mig_unquiesce(struct om_ssa *ssa);
 int om_mig_wait_workers(struct om_ssa *ssa, struct om_mig_session *s);
+void om_mig_join_workers(struct om_ssa *ssa, struct om_mig_session *s);
 int om_mig_wait_phase(struct om_ssa *ssa, struct om_mig_session *s, int phase);
 void om_mig_fail(struct om_mig_session *s, int64_t err);
 void om_mig_quote_to_wire(const struct om_quote *q, struct om_wire_quote *w);

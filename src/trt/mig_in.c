@@ -349,7 +349,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
     return 0;
 fail:
     om_mig_fail(s, rc);
-    om_mig_wait_workers(ssa, s);
+    om_mig_join_workers(ssa, s);
     if (!why && s->why[0])
         why = s->why;
     om_mig_send_abort(ssa, s, OM_ABORT_INTEGRITY, why ? why : om_mig_strerror(rc));

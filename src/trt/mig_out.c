@@ -329,7 +329,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
 fail:
     om_mig_fail(s, rc);
     om_mig_send_abort(ssa, s, OM_ABORT_INTERNAL, why ? why : om_mig_strerror(rc));
-    om_mig_wait_workers(ssa, s);
+    om_mig_join_workers(ssa, s);
     wipe_session(s);
     if (quiesced)
         om_mig_unquiesce(ssa);
