@@ -147,7 +147,10 @@ void om_hthread_run(struct om_hthread *ht)
     for (int i = 0; i < OM_NGREG; i++)
         uc.uc_mcontext.gregs[i] = (greg_t)ht->start_regs[i];
     uc.uc_mcontext.gregs[REG_CSGSFS] = (greg_t)OM_USER_CSGSFS;
-    uc.uc_mcontext.gregs[REG_EFL] = (greg_t)OM_RFLAGS_INIT;
+    /* A thread stopped by an asynchronous exit may sit between a compare and
+     * its branch: its flags are live. The kernel masks what user space may
+     * not set. */
+    uc.uc_mcontext.gregs[REG_EFL] = (greg_t)(ht->start_regs[OM_EFL] ? ht->start_regs[OM_EFL] : OM_RFLAGS_INIT);
     uc.uc_mcontext.fpregs = ht->fp_size ? (fpregset_t)ht->fpstate : NULL;
     om_enclave_sigmask(&uc.uc_sigmask);
     om_sigreturn_to(&uc, ht->start_fs);

@@ -72,6 +72,8 @@ void om_pages_begin(struct om_page_iter *it);
 uint64_t om_pages_next(struct om_page_iter *it);
 /* May a received page be installed at addr? */
 int om_page_restorable(uint64_t addr);
+/* Is this page zero on a fresh destination (so a zero page need not travel)? */
+int om_page_starts_zero(uint64_t addr);
 
 /* vmem: protection map, for export and for the destination's mappings. */
 int om_vmem_page_readable(uint64_t addr);

@@ -66,8 +66,10 @@ static int send_partition(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
             continue;
         if (__atomic_load_n(&s->phase, __ATOMIC_RELAXED) == MIG_ABORTED)
             return OM_MIGERR_INTERNAL;
-        if (page_is_zero((const uint64_t *)a)) {
-            st->zero_pages++; /* never sent: the destination's page is zero already */
+        /* A zero page need not be sent where the destination's memory starts
+         * zero (heap, mmap area); image data and the stack start otherwise. */
+        if (om_page_starts_zero(a) && page_is_zero((const uint64_t *)a)) {
+            st->zero_pages++;
             continue;
         }
         int rc = put_record(ssa, st, i, OM_REC_PAGE, (a - om_trt_layout.base) / OM_PAGE_SIZE, 1,

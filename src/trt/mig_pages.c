@@ -79,6 +79,12 @@ uint64_t om_pages_next(struct om_page_iter *it)
     }
 }
 
+int om_page_starts_zero(uint64_t a)
+{
+    const struct om_layout *l = &om_trt_layout;
+    return (a >= l->heap_lo && a < l->heap_hi) || (a >= l->mmap_lo && a < l->mmap_hi);
+}
+
 int om_page_restorable(uint64_t a)
 {
     const struct om_layout *l = &om_trt_layout;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Migration transparency, the master test (BRIEF §9): a workload migrated at a
+# random moment over loopback prints exactly what it prints unmigrated
+# (source's stdout + destination's stdout, timing lines filtered out).
+#   transparency.sh OPTMIG SAMPLEDIR RELAY memstress|ptrchase|1gib
+# memstress, ptrchase: 3 random moments each with --streams 1 and --streams 4.
+# 1gib: one migration of a 1 GiB memstress (--heap 2G), --streams 2.
+. "$(dirname "$0")/lib.sh"
+CASE=${1:?case}
+
+# one_migration TAG STREAMS HEAP IMAGE WAIT_RE MAX_DELAY_MS ARGS...
+one_migration() {
+  local tag=$1 streams=$2 heap=$3 img=$4 wait_re=$5 max_delay=$6; shift 6
+  local d=$T/$tag delay
+  mkdir -p "$d"
+  start_dest "$d" "$T/home" ""
+  start_src "$d" "app-$tag" "$T/home" "" "$heap" "$img" "$@"
+  wait_for "$d/src.out" "$wait_re" 120 "$SRC_PID" || fail "$tag: the source never got going"
+  delay=$(rand_ms "$max_delay")
+  rand_delay "$delay"
+  migrate "$d" "app-$tag" "$T/home" "" "127.0.0.1:$DEST_PORT" --streams "$streams"
+  note "$tag: streams $streams, migrated ${delay} ms after '$wait_re': $(cat "$d/mig.json")"
+  [ "$MIG_RC" = 0 ] && [ "$MIG_RESULT" = ok ] || fail "$tag: migrate exit $MIG_RC, result '$MIG_RESULT': $(cat "$d/mig.err")"
+  awk -v x="$MIG_DOWNTIME" 'BEGIN { exit !(x ~ /^[0-9]+(\.[0-9]+)?$/ && x + 0 > 0) }' ||
+    fail "$tag: downtime_ms '$MIG_DOWNTIME' is not a number > 0"
+  wait_exit "$SRC_PID" 30 || fail "$tag: the source process did not end after migrating"
+  [ "$EXIT_STATUS" = 0 ] || fail "$tag: source exit status $EXIT_STATUS"
+  grep -q "enclave 'app-$tag' migrated to 127.0.0.1:$DEST_PORT; it no longer runs here" "$d/src.err" ||
+    fail "$tag: the source did not say it gave the enclave up"
+  wait_exit "$DEST_PID" 300 || fail "$tag: the migrated app did not finish"
+  [ "$EXIT_STATUS" = 0 ] || fail "$tag: destination (the app) exit status $EXIT_STATUS"
+  cat "$d/src.out" "$d/dest.out" | filter >"$d/both.f"
+  same "$T/ref/ref.f" "$d/both.f" "$tag: migrated output differs from the unmigrated run"
+  [ -s "$d/dest.out" ] || note "$tag: (the app had printed everything before the switchover)"
+  note "$tag: ok ($(wc -l <"$d/src.out") lines at the source, $(wc -l <"$d/dest.out") at the destination)"
+}
+
+case $CASE in
+memstress)
+  ARGS=(-s 64M -t 2 -i 60000 -P 5000)
+  reference "$T/ref" 1G "$SAMPLES/memstress" "${ARGS[@]}"
+  for streams in 1 4; do
+    for rep in 1 2 3; do
+      one_migration "s$streams-r$rep" "$streams" 1G "$SAMPLES/memstress" '^memstress: iter 5000$' 800 "${ARGS[@]}"
+    done
+  done
+  ;;
+ptrchase)
+  ARGS=(-t 2 -i 300000 -P 25000)
+  reference "$T/ref" 1G "$SAMPLES/ptrchase" "${ARGS[@]}"
+  for streams in 1 4; do
+    for rep in 1 2 3; do
+      one_migration "s$streams-r$rep" "$streams" 1G "$SAMPLES/ptrchase" '^ptrchase: iter 25000$' 800 "${ARGS[@]}"
+    done
+  done
+  ;;
+1gib)
+  # Long enough that the app still runs when the stop comes: before it, the
+  # destination populates 1 GiB (seconds on a loaded VM).
+  ARGS=(-s 1G -t 2 -i 120000 -P 5000)
+  reference "$T/ref" 2G "$SAMPLES/memstress" "${ARGS[@]}"
+  one_migration big 2 2G "$SAMPLES/memstress" '^memstress: iter 5000$' 800 "${ARGS[@]}"
+  ;;
+*) fail "unknown case $CASE" ;;
+esac
+echo "PASS: transparency $CASE"
