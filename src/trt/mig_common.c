@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-int om_mig_copy_args(uint64_t hp, struct om_mig_args *a)
+static int copy_args(uint64_t hp, struct om_mig_args *a)
 {
     memcpy(a, (const void *)hp, sizeof(*a));
     a->image[sizeof(a->image) - 1] = 0;
@@ -13,6 +13,25 @@ int om_mig_copy_args(uint64_t hp, struct om_mig_args *a)
         return OM_MIGERR_INTERNAL;
     if (!a->timeout_ms)
         a->timeout_ms = 30000;
+    return 0;
+}
+
+/* Coordinator: a fresh session from the host's arguments (the buffers of
+ * the streams are left as they are). 0, or an error already reported. */
+int om_mig_session_begin(struct om_mig_session *s, uint64_t hp)
+{
+    memset(s, 0, offsetof(struct om_mig_session, st));
+    for (uint32_t i = 0; i < OM_MIG_MAX_STREAMS; i++) {
+        struct om_mig_stream *st = &s->st[i];
+        memset(&st->have, 0, sizeof(*st) - offsetof(struct om_mig_stream, have));
+    }
+    if (copy_args(hp, &s->args)) {
+        om_mig_report(s, hp, OM_MIGERR_INTERNAL, "bad migration arguments");
+        return -1;
+    }
+    s->nstreams = s->args.nstreams;
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        s->st[i].fd = s->args.fds[i];
     return 0;
 }
 

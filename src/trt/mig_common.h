@@ -18,7 +18,7 @@ struct om_mig_manifest {
     struct om_mig_end st[OM_MIG_MAX_STREAMS];
 };
 
-int om_mig_copy_args(uint64_t hp, struct om_mig_args *a);
+int om_mig_session_begin(struct om_mig_session *s, uint64_t hp);
 void om_mig_trust_store(const struct om_mig_args *a, struct om_trust_store *ts);
 void om_mig_report(struct om_mig_session *s, uint64_t hp, int64_t rc, const char *msg);
 void om_mig_hash_init(struct om_mig_stream *st);

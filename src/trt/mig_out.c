@@ -345,18 +345,7 @@ int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
     struct om_mig_session *s = om_mig_session();
     if (slot)
         return worker(ssa, s, slot);
-    /* The host starts the workers only after the coordinator reset the session. */
-    memset(s, 0, offsetof(struct om_mig_session, st));
-    for (uint32_t i = 0; i < OM_MIG_MAX_STREAMS; i++) {
-        struct om_mig_stream *st = &s->st[i];
-        memset(&st->have, 0, sizeof(*st) - offsetof(struct om_mig_stream, have));
-    }
-    if (om_mig_copy_args(hp, &s->args)) {
-        om_mig_report(s, hp, OM_MIGERR_INTERNAL, "bad migration arguments");
+    if (om_mig_session_begin(s, hp))
         return OM_MIGERR_INTERNAL;
-    }
-    s->nstreams = s->args.nstreams;
-    for (uint32_t i = 0; i < s->nstreams; i++)
-        s->st[i].fd = s->args.fds[i];
     return coordinator(ssa, s, hp);
 }
