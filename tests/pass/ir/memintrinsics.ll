@@ -1,0 +1,85 @@
+; memcpy/memmove/memset: a small constant length is checked and marked inline
+; like a store (source checked as a read, destination as a write, marks after
+; the call); a run-time or > 4 KiB length calls __om_access_slow /
+; __om_mark_range for the whole range when it meets the enclave range; a
+; zero length needs nothing.
+; RUN: %opt -passes='optmig<dirty;access;no-polls>' %s | FileCheck %s
+; RUN: %opt -passes='optmig<dirty;no-polls>' %s | FileCheck %s --check-prefix=DIRTY
+
+target datalayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-f80:128-n8:16:32:64-S128"
+target triple = "x86_64-pc-linux-gnu"
+
+declare void @llvm.memcpy.p0i8.p0i8.i64(i8* noalias nocapture writeonly, i8* noalias nocapture readonly, i64, i1 immarg)
+declare void @llvm.memmove.p0i8.p0i8.i64(i8* nocapture writeonly, i8* nocapture readonly, i64, i1 immarg)
+declare void @llvm.memset.p0i8.i64(i8* nocapture writeonly, i8, i64, i1 immarg)
+
+; CHECK-LABEL: define void @copy24(
+; CHECK:         %om.addr = ptrtoint i8* %s to i64
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 24, i32 0)
+; CHECK:         %om.off.last = add i64 %om.off, 23
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 24, i32 0)
+; CHECK:         ptrtoint i8* %d to i64
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 24, i32 1)
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 24, i32 1)
+; CHECK:         call void @llvm.memcpy.p0i8.p0i8.i64(i8* align 8 %d, i8* align 8 %s, i64 24, i1 false)
+; CHECK-NEXT:    ptrtoint i8* %d to i64
+; CHECK:       om.mark:
+; CHECK:         store atomic i8 1
+; CHECK:         add i64 %{{.*}}, 23
+; CHECK:         store atomic i8 1
+; CHECK:         ret void
+; DIRTY-LABEL: define void @copy24(
+; DIRTY-NOT:     __om_access_slow
+; DIRTY:         call void @llvm.memcpy.p0i8.p0i8.i64(
+; DIRTY:         store atomic i8 1
+; DIRTY:         store atomic i8 1
+; DIRTY:         ret void
+define void @copy24(i8* %d, i8* %s) {
+  call void @llvm.memcpy.p0i8.p0i8.i64(i8* align 8 %d, i8* align 8 %s, i64 24, i1 false)
+  ret void
+}
+
+; CHECK-LABEL: define void @set_var(
+; CHECK:         %om.addr = ptrtoint i8* %d to i64
+; CHECK-NEXT:    %om.off = sub i64 %om.addr, %om.base
+; CHECK-NEXT:    [[STARTS:%.*]] = icmp ult i64 %om.off, %om.alim
+; CHECK-NEXT:    [[ON:%.*]] = icmp ne i64 %om.alim, 0
+; CHECK-NEXT:    [[NEG:%.*]] = sub i64 0, %om.off
+; CHECK-NEXT:    [[REACH:%.*]] = icmp ult i64 [[NEG]], %n
+; CHECK-NEXT:    [[R:%.*]] = and i1 [[ON]], [[REACH]]
+; CHECK-NEXT:    [[MEET:%.*]] = or i1 [[STARTS]], [[R]]
+; CHECK-NEXT:    [[NZ:%.*]] = icmp ne i64 %n, 0
+; CHECK-NEXT:    %om.meets = and i1 [[MEET]], [[NZ]]
+; CHECK-NEXT:    br i1 %om.meets, label %om.check.range, label
+; CHECK:       om.check.range:
+; CHECK-NEXT:    [[P:%.*]] = inttoptr i64 %om.addr to i8*
+; CHECK-NEXT:    call void @__om_access_slow(i8* [[P]], i64 %n, i32 1)
+; CHECK:         call void @llvm.memset.p0i8.i64(i8* %d, i8 0, i64 %n, i1 false)
+; CHECK:         icmp ult i64 %{{.*}}, %om.dlim
+; CHECK:       om.mark.range:
+; CHECK-NEXT:    [[Q:%.*]] = inttoptr i64 %{{.*}} to i8*
+; CHECK-NEXT:    call void @__om_mark_range(i8* [[Q]], i64 %n)
+; CHECK:         ret void
+define void @set_var(i8* %d, i64 %n) {
+  call void @llvm.memset.p0i8.i64(i8* %d, i8 0, i64 %n, i1 false)
+  ret void
+}
+
+; CHECK-LABEL: define void @move_big(
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 8192, i32 0)
+; CHECK:         call void @__om_access_slow(i8* %{{.*}}, i64 8192, i32 1)
+; CHECK:         call void @llvm.memmove.p0i8.p0i8.i64(i8* %d, i8* %s, i64 8192, i1 false)
+; CHECK:         call void @__om_mark_range(i8* %{{.*}}, i64 8192)
+; CHECK:         ret void
+define void @move_big(i8* %d, i8* %s) {
+  call void @llvm.memmove.p0i8.p0i8.i64(i8* %d, i8* %s, i64 8192, i1 false)
+  ret void
+}
+
+; CHECK-LABEL: define void @set_zero(
+; CHECK-NEXT:    call void @llvm.memset.p0i8.i64(i8* %d, i8 0, i64 0, i1 false)
+; CHECK-NEXT:    ret void
+define void @set_zero(i8* %d) {
+  call void @llvm.memset.p0i8.i64(i8* %d, i8 0, i64 0, i1 false)
+  ret void
+}
