@@ -14,11 +14,6 @@
 /* x86-64 user segment selectors: CS in the low word, SS in the high word. */
 #define OM_USER_CSGSFS (0x33ull | (0x2bull << 48))
 #define OM_RFLAGS_INIT 0x202ull
-#ifndef FP_XSTATE_MAGIC1
-#define FP_XSTATE_MAGIC1 0x46505853u
-#endif
-#define FXSAVE_SIZE 512u
-#define FX_SW_BYTES_OFF 464u
 
 struct om_hthread *om_hthread_new(uint32_t slot)
 {
@@ -110,11 +105,7 @@ void om_hthread_inherit_fp(struct om_hthread *child, const struct om_hthread *pa
     child->fp_size = 0;
     if (!fp)
         return;
-    uint32_t magic, ext;
-    memcpy(&magic, fp + FX_SW_BYTES_OFF, 4);
-    memcpy(&ext, fp + FX_SW_BYTES_OFF + 4, 4);
-    uint32_t size = (magic == FP_XSTATE_MAGIC1 && ext >= FXSAVE_SIZE && ext <= OM_FPSTATE_MAX)
-                        ? ext : FXSAVE_SIZE;
+    uint32_t size = om_fpstate_size(fp);
     memcpy(child->fpstate, fp, size);
     child->fp_size = size;
 }

@@ -62,6 +62,17 @@ uint64_t om_call_on_stack(void *top, uint64_t (*fn)(void *), void *arg, uint64_t
 int64_t om_ocall_gate(struct om_hthread *ht, struct om_ocall *oc);
 _Noreturn void om_sigreturn_to(ucontext_t *uc, uint64_t fsbase);
 
+/* Size of the FP state image a kernel signal frame holds at fp: the XSAVE
+ * size its software-reserved bytes announce, else the legacy 512 bytes.
+ * Inline and builtin-only: the trap handler calls it before host TLS is back. */
+static inline uint32_t om_fpstate_size(const uint8_t *fp)
+{
+    uint32_t magic, ext;
+    __builtin_memcpy(&magic, fp + 464, 4); /* struct _fpx_sw_bytes */
+    __builtin_memcpy(&ext, fp + 468, 4);
+    return (magic == 0x46505853u /* FP_XSTATE_MAGIC1 */ && ext >= 512 && ext <= OM_FPSTATE_MAX) ? ext : 512;
+}
+
 static inline uint64_t om_rdfsbase(void)
 {
     uint64_t v;

@@ -47,19 +47,6 @@ static _Noreturn void platform_die(struct om_hthread *ht, const char *why, uint6
     _exit(139);
 }
 
-#define FP_XSTATE_MAGIC1_ 0x46505853u
-#define FXSAVE_SIZE 512u
-#define FX_SW_BYTES_OFF 464u
-
-/* Size of the FP state the kernel saved in a signal frame. */
-static uint32_t fp_size_of(const uint8_t *fp)
-{
-    uint32_t magic, ext;
-    __builtin_memcpy(&magic, fp + FX_SW_BYTES_OFF, 4);
-    __builtin_memcpy(&ext, fp + FX_SW_BYTES_OFF + 4, 4);
-    return (magic == FP_XSTATE_MAGIC1_ && ext >= FXSAVE_SIZE && ext <= OM_FPSTATE_MAX) ? ext : FXSAVE_SIZE;
-}
-
 /* AEX: save the interrupted context (registers, FS base, FP state) into an
  * SSA below the red zone of the enclave stack, run the trusted first handler
  * on that stack, then ERESUME with the registers the handler left there. */
@@ -67,7 +54,7 @@ static void enter_trusted(struct om_hthread *ht, ucontext_t *uc, uint32_t kind, 
 {
     greg_t *g = uc->uc_mcontext.gregs;
     const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
-    uint32_t fsz = fp ? fp_size_of(fp) : 0;
+    uint32_t fsz = fp ? om_fpstate_size(fp) : 0;
     uint64_t ersp = (uint64_t)g[REG_RSP];
     uint64_t fpa = (ersp - 128 - fsz) & ~63ull;
     uint64_t top = (fpa - sizeof(struct om_ssa)) & ~63ull;
