@@ -26,6 +26,13 @@
  * completed write batches, excluding the deliberate sleeps of -r pacing and
  * the periodic verifications of -v: the app-observed downtime.
  *
+ * Timeline (-L MS): while the writers run, the main thread prints to STDERR
+ * only, every MS milliseconds,
+ *     memstress: tl MONO_MS REAL_MS ITERS WRITES
+ * (CLOCK_MONOTONIC and CLOCK_REALTIME in ms, iterations and writes completed
+ * by all threads so far), plus one line at the start and one at the end.
+ * Nothing on stdout changes, so transparency comparisons are unaffected.
+ *
  * Exit status: 0 ok, 1 verification failed, 2 usage or allocation error.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -87,6 +94,7 @@ static uint32_t opt_batch = 1024;
 static uint64_t opt_seed = 1;
 static int opt_quiet, opt_no_timing;
 static int64_t opt_corrupt = -1; /* -C: self-test of the verifier */
+static uint64_t opt_timeline_ms; /* -L: stderr timeline period, 0 = off */
 
 /* Shared state. */
 static struct obj *objs;
@@ -95,6 +103,7 @@ static uint64_t seedmix;
 static pthread_barrier_t start_barrier;
 static uint64_t deadline_ns; /* time mode; written before the barrier */
 static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned writers_done; /* -L: threads past their last write (atomic) */
 
 static inline uint64_t mix64(uint64_t z)
 {
@@ -216,7 +225,9 @@ static void usage(FILE *f)
         "  -q        quiet: only progress, verification, max_gap_ms and digest\n"
         "  -T        omit timing lines (fill_ms, run_ms, verify_ms, max_gap_ms)\n"
         "  -C OBJ    self-test: make object OBJ's last write stale before the final\n"
-        "            verification, which must then fail\n");
+        "            verification, which must then fail\n"
+        "  -L MS     every MS ms print 'memstress: tl MONO_MS REAL_MS ITERS WRITES'\n"
+        "            to stderr (completed by all threads; stdout is unchanged)\n");
 }
 
 /* Checks every slot of object i; returns 0 or -1 (and reports the first bad word). */
@@ -334,8 +345,9 @@ static void *worker_main(void *arg)
         for (;;) {
             for (uint32_t b = 0; b < opt_batch; b++)
                 do_write(w);
-            w->writes += opt_batch;
-            w->iters++;
+            /* relaxed atomic stores: -L's timeline reads them from main */
+            __atomic_store_n(&w->writes, w->writes + opt_batch, __ATOMIC_RELAXED);
+            __atomic_store_n(&w->iters, w->iters + 1, __ATOMIC_RELAXED);
             t_end = now_ns();
             if (t_end - t_ready > w->max_gap_ns)
                 w->max_gap_ns = t_end - t_ready;
@@ -364,6 +376,7 @@ static void *worker_main(void *arg)
         }
     }
     w->t_done = now_ns();
+    __atomic_add_fetch(&writers_done, 1, __ATOMIC_RELEASE);
     if (opt_corrupt >= w->lo && opt_corrupt < w->hi) {
         /* Roll the most recently written slot back to the contents it had
          * before that write: exactly what a lost write or a stale page
@@ -381,11 +394,45 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void timeline_line(const struct worker *ws)
+{
+    struct timespec rt;
+    uint64_t iters = 0, writes = 0;
+    for (unsigned t = 0; t < opt_threads; t++) {
+        iters += __atomic_load_n(&ws[t].iters, __ATOMIC_RELAXED);
+        writes += __atomic_load_n(&ws[t].writes, __ATOMIC_RELAXED);
+    }
+    uint64_t mono = now_ns();
+    clock_gettime(CLOCK_REALTIME, &rt);
+    fprintf(stderr, "memstress: tl %.3f %.3f %" PRIu64 " %" PRIu64 "\n", (double)mono / 1e6,
+            (double)rt.tv_sec * 1e3 + (double)rt.tv_nsec / 1e6, iters, writes);
+}
+
+/* -L: the main thread samples the writers' counters every opt_timeline_ms
+ * until all of them have finished writing. Ticks aim at t_start + k * period;
+ * the sleeps are relative and at most one period long, so a clock that jumps
+ * (a migration to another host, say) delays the timeline by one tick at most. */
+static void timeline(const struct worker *ws, uint64_t t_start)
+{
+    uint64_t period = opt_timeline_ms * 1000000ull, due = t_start;
+    timeline_line(ws);
+    while (__atomic_load_n(&writers_done, __ATOMIC_ACQUIRE) < opt_threads) {
+        uint64_t now = now_ns(), wait;
+        due += period;
+        if (due <= now || due - now > period) /* fell behind, or the clock moved back */
+            due = now + period - (now > t_start ? (now - t_start) % period : 0);
+        wait = due - now;
+        struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+        nanosleep(&ts, NULL);
+        timeline_line(ws);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int c, have_i = 0, have_b = 0;
     uint64_t v;
-    while ((c = getopt(argc, argv, "s:m:t:p:i:d:b:r:v:P:S:C:qTh")) != -1) {
+    while ((c = getopt(argc, argv, "s:m:t:p:i:d:b:r:v:P:S:C:L:qTh")) != -1) {
         switch (c) {
         case 's':
             if (parse_size(optarg, &opt_size) || opt_size < SLOT_BYTES)
@@ -449,6 +496,10 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, &v) || v > INT64_MAX)
                 goto bad;
             opt_corrupt = (int64_t)v;
+            break;
+        case 'L':
+            if (parse_u64(optarg, &opt_timeline_ms) || opt_timeline_ms < 1 || opt_timeline_ms > 3600000)
+                goto bad;
             break;
         case 'q':
             opt_quiet = 1;
@@ -596,6 +647,8 @@ int main(int argc, char **argv)
     if (opt_duration > 0)
         deadline_ns = t1 + (uint64_t)(opt_duration * 1e9);
     pthread_barrier_wait(&start_barrier);
+    if (opt_timeline_ms)
+        timeline(ws, t1);
     for (unsigned t = 0; t < opt_threads; t++)
         pthread_join(ws[t].th, NULL);
     uint64_t t2 = now_ns();

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Kernel tracker benchmarks (src/tracker): PAGEMAP_SCAN collect cost against
 # the dirty fraction, missing-page fault service rate by service mode, and
-# UFFDIO_COPY throughput by chunk size. Writes bench/results/tracker.md.
+# UFFDIO_COPY throughput by chunk size (bench/results/tracker.md); then the
+# same through the host's service, src/host/ktrack.c (bench/results/ktrack.md).
 # Usage: bench/tracker/run.sh [scan MiB] [fault pages] [copy MiB]
+#        bench/tracker/run.sh ktrack [MiB] [fault pages]   (the service only)
 # Needs clang-14 and userfaultfd with WP_ASYNC + PAGEMAP_SCAN (root here).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +15,26 @@ CC=${CC:-clang-14}
 OUT=$ROOT/bench/results/tracker.md
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
+
+ktrack() {
+  $CC -std=gnu17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/src/host" -I"$ROOT/src/tracker" \
+      -I"$ROOT/include" -o "$TMP/bench_ktrack" "$ROOT/bench/tracker/bench_ktrack.c" \
+      "$ROOT/src/host/ktrack.c" "$ROOT"/src/tracker/tracker_*.c -lpthread
+  {
+    echo "# Kernel tracker through the host service (src/host/ktrack.c)"
+    echo
+    echo "- command: \`bench/tracker/run.sh ktrack $1 $2\` (source: bench/tracker/bench_ktrack.c)"
+    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(uname -srm), $(nproc) cores, shared"
+    echo "- one run; on this VM rows vary 2-4x between runs: compare rows of one run"
+    echo
+    "$TMP/bench_ktrack" "$1" "$2"
+  } > "$ROOT/bench/results/ktrack.md"
+  cat "$ROOT/bench/results/ktrack.md"
+}
+if [ "${1:-}" = ktrack ]; then
+  ktrack "${2:-1024}" "${3:-8192}"
+  exit 0
+fi
 
 $CC -std=gnu17 -O2 -Wall -Wextra -Werror -I"$ROOT/src/tracker" -o "$TMP/bench_tracker" \
     "$ROOT/bench/tracker/bench_tracker.c" "$ROOT"/src/tracker/tracker_*.c -lpthread
@@ -65,3 +87,4 @@ $CC -std=gnu17 -O2 -Wall -Wextra -Werror -I"$ROOT/src/tracker" -o "$TMP/bench_tr
   cat "$TMP/copy.md"
 } > "$OUT"
 cat "$OUT"
+ktrack "$SCAN_MIB" "$FAULT_PAGES"

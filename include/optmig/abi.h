@@ -156,6 +156,17 @@ enum om_mig_service {
                          (measurement 32 | report data 32 | platform pub 65 | sig 64) */
     OM_MIG_UNPARK,    /* the migration ended: wake every parked thread */
     OM_MIG_PREFAULT,  /* a[1]=addr a[2]=len: back these enclave pages with memory now */
+    /* Kernel tracker (host userfaultfd service, src/host/ktrack.h). Addresses
+     * lie in the heap; bitmaps and page lists sit in the OCALL scratch. */
+    OM_MIG_KT_PROBE,         /* 0 if WP_ASYNC + PAGEMAP_SCAN + MISSING work here */
+    OM_MIG_KT_DIRTY_START,   /* a[1]=addr a[2]=len: register WP, protect all */
+    OM_MIG_KT_DIRTY_COLLECT, /* a[1]=first page a[2]=npages a[3]=bitmap out; ret dirty */
+    OM_MIG_KT_DIRTY_STOP,
+    OM_MIG_KT_PENDING,       /* a[1]=addr a[2]=len a[3]=first a[4]=npages a[5]=bitmap in */
+    OM_MIG_KT_ABSENT_START,  /* a[1]=addr a[2]=len: drop pending pages, register MISSING */
+    OM_MIG_KT_INSTALL,       /* a[1]=page no. a[2]=npages a[3]=src (enclave); 1: one existed */
+    OM_MIG_KT_WANTED,        /* a[1]=u64 page no. out a[2]=max a[3]=timeout ms; ret count */
+    OM_MIG_KT_ABSENT_STOP,
 };
 #define OM_QUOTE_SIZE 193
 
@@ -166,7 +177,11 @@ enum om_mig_service {
 struct om_mig_args {
     int32_t fds[OM_MIG_MAX_STREAMS]; /* connected TCP streams, index = stream id */
     uint32_t nstreams;
-    uint32_t strategy;
+    uint32_t strategy;                     /* OM_STRATEGY_* (wire.h values) */
+    uint32_t tracker;                      /* 1 compiler, 2 kernel (live strategies) */
+    uint32_t max_downtime_ms;              /* pre-copy: stop when the rest fits in this */
+    uint32_t max_rounds;                   /* pre-copy round cap; hybrid: pre-copy rounds */
+    uint64_t bandwidth_bps;                /* link rate for convergence; 0: measure it */
     uint32_t ntrust;                       /* trusted platform keys (sim-mode trust store) */
     uint8_t trust[OM_MIG_MAX_TRUST][65];
     char image[4096];                      /* source: the image path the destination opens */
@@ -178,6 +193,11 @@ struct om_mig_args {
     char error[256];
     uint64_t t_quiesced_ns, t_resumed_ns;  /* CLOCK_REALTIME */
     uint64_t pages_sent, bytes_sent, zero_pages;
+    uint64_t t_switched_ns;                /* source: COMMIT seen (post-copy: push starts) */
+    uint32_t rounds;                       /* pre-copy rounds before the stop */
+    uint32_t pad2;
+    uint64_t final_pages;                  /* pages sent while stopped */
+    uint64_t postcopy_pages, demand_pages; /* after switchover: pushed, and asked for */
 };
 
 /* Migration results (om_mig_args.result). */

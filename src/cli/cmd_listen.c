@@ -100,7 +100,11 @@ int om_cmd_listen(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "optmig: listening on port %s\n", port);
-    if (om_mig_destination(lfd, (uint32_t)timeout * 1000, err, sizeof(err))) {
+    int got = om_mig_destination(lfd, (uint32_t)timeout * 1000, err, sizeof(err));
+    if (got > 0)
+        fprintf(stderr, "optmig listen: the enclave runs here, but post-copy did not complete: %s; "
+                        "threads that need a missing page wait\n", err);
+    if (got < 0) {
         fprintf(stderr, "optmig listen: incoming migration failed: %s\n", err);
         if (once)
             return 1;

@@ -1,4 +1,5 @@
-/* optmig migrate NAME --to HOST:PORT [--strategy S] [--streams N] [--timeout SEC] [--json] */
+/* optmig migrate NAME --to HOST:PORT [--strategy S] [--tracker T] [--max-downtime MS]
+ *                [--bandwidth RATE] [--max-rounds N] [--streams N] [--timeout SEC] [--json] */
 #include "cli.h"
 #include "control.h"
 #include <getopt.h>
@@ -11,8 +12,19 @@ static void usage(FILE *f)
     fprintf(f, "usage: optmig migrate NAME --to HOST:PORT [OPTIONS]\n"
                "Live-migrates the enclave `optmig run --name NAME` hosts to `optmig listen` at HOST:PORT.\n\n"
                "  --to HOST:PORT       destination ([IPv6]:PORT works too)\n"
-               "  --strategy S         stop-and-copy (default; the only one implemented so far)\n"
-               "  --streams N          parallel TCP streams, 1..16 (default 2)\n"
+               "  --strategy S         hybrid (default): one pre-copy round, then post-copy;\n"
+               "                       postcopy: switch at once, pages follow (on demand first);\n"
+               "                       precopy: rounds while running, then stop for the rest;\n"
+               "                       stop-and-copy: stop, copy everything (the MigSGX baseline)\n"
+               "  --tracker T          auto (default): compiler if the image was built with the\n"
+               "                       tracking the strategy needs (omcc --track), else kernel;\n"
+               "                       compiler: the OptMig pass's marks and checks;\n"
+               "                       kernel: userfaultfd write-protect and missing-page faults\n"
+               "  --max-downtime MS    pre-copy stops when the rest fits in MS (default 300)\n"
+               "  --bandwidth RATE     link rate for that estimate, e.g. 10gbit, 800mbit\n"
+               "                       (default: measured from each round)\n"
+               "  --max-rounds N       pre-copy round cap (default 30; hybrid: 1)\n"
+               "  --streams N          parallel TCP streams, 1..16 (default 2; post-copy needs 2)\n"
                "  --timeout SEC        give up waiting for the peer after SEC seconds (default 30)\n"
                "  --json               print one JSON object instead of a summary\n"
                "  -h, --help           show this help\n\n"
@@ -44,16 +56,34 @@ static int field(const char *json, const char *key, char *out, size_t len)
     return 0;
 }
 
+/* "10gbit", "800mbit", "1.5gbit", "100mbps" (bits), or plain bits/s. */
+static int parse_rate(const char *s, unsigned long long *bps)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return -1;
+    double mul = !*end || !strcmp(end, "bit") ? 1 : !strcmp(end, "kbit") ? 1e3 : !strcmp(end, "mbit") ? 1e6
+                 : !strcmp(end, "gbit") ? 1e9 : !strcmp(end, "mbps") ? 1e6 : !strcmp(end, "gbps") ? 1e9 : 0;
+    if (!mul || v * mul > 1e13)
+        return -1;
+    *bps = (unsigned long long)(v * mul);
+    return 0;
+}
+
 int om_cmd_migrate(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "to", required_argument, 0, 't' },      { "strategy", required_argument, 0, 's' },
         { "streams", required_argument, 0, 'n' }, { "timeout", required_argument, 0, 'T' },
         { "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
+        { "tracker", required_argument, 0, 'k' }, { "max-downtime", required_argument, 0, 'D' },
+        { "bandwidth", required_argument, 0, 'B' }, { "max-rounds", required_argument, 0, 'R' },
         { 0, 0, 0, 0 },
     };
-    const char *to = NULL, *strategy = "stop-and-copy";
-    long streams = 2, timeout = 30;
+    const char *to = NULL, *strategy = "hybrid", *tracker = "auto";
+    long streams = 2, timeout = 30, maxdown = 300, rounds = 0;
+    unsigned long long bw = 0;
     int json = 0, c;
     char *end;
     optind = 1;
@@ -75,6 +105,27 @@ int om_cmd_migrate(int argc, char **argv)
                 return OM_EXIT_USAGE;
             }
             break;
+        case 'k': tracker = optarg; break;
+        case 'D':
+            maxdown = strtol(optarg, &end, 10);
+            if (*end || maxdown < 1 || maxdown > 600000) {
+                fprintf(stderr, "optmig migrate: --max-downtime must be 1..600000 ms\n");
+                return OM_EXIT_USAGE;
+            }
+            break;
+        case 'R':
+            rounds = strtol(optarg, &end, 10);
+            if (*end || rounds < 1 || rounds > 1000) {
+                fprintf(stderr, "optmig migrate: --max-rounds must be 1..1000\n");
+                return OM_EXIT_USAGE;
+            }
+            break;
+        case 'B':
+            if (parse_rate(optarg, &bw)) {
+                fprintf(stderr, "optmig migrate: --bandwidth needs a rate like 10gbit or 800mbit, got '%s'\n", optarg);
+                return OM_EXIT_USAGE;
+            }
+            break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return OM_EXIT_USAGE;
@@ -85,8 +136,21 @@ int om_cmd_migrate(int argc, char **argv)
         usage(stderr);
         return OM_EXIT_USAGE;
     }
-    if (strcmp(strategy, "stop-and-copy")) {
-        fprintf(stderr, "optmig migrate: strategy '%s' is not implemented yet (stop-and-copy is)\n", strategy);
+    int sid = !strcmp(strategy, "stop-and-copy") ? 1 : !strcmp(strategy, "precopy") ? 2
+              : !strcmp(strategy, "postcopy") ? 3 : !strcmp(strategy, "hybrid") ? 4 : 0;
+    if (!sid) {
+        fprintf(stderr, "optmig migrate: unknown strategy '%s' (stop-and-copy, precopy, postcopy, hybrid)\n",
+                strategy);
+        return OM_EXIT_USAGE;
+    }
+    int tid = !strcmp(tracker, "auto") ? 0 : !strcmp(tracker, "compiler") ? 1 : !strcmp(tracker, "kernel") ? 2 : -1;
+    if (tid < 0) {
+        fprintf(stderr, "optmig migrate: unknown tracker '%s' (auto, compiler, kernel)\n", tracker);
+        return OM_EXIT_USAGE;
+    }
+    if ((sid == 3 || sid == 4) && streams < 2) {
+        fprintf(stderr, "optmig migrate: %s needs --streams 2 or more (one stream answers page requests)\n",
+                strategy);
         return OM_EXIT_USAGE;
     }
     char host[256], port[32];
@@ -102,7 +166,8 @@ int om_cmd_migrate(int argc, char **argv)
     snprintf(port, sizeof(port), "%s", pp);
 
     char req[512], reply[8192], err[512];
-    snprintf(req, sizeof(req), "migrate %s %s %ld %ld\n", host, port, streams, timeout * 1000);
+    snprintf(req, sizeof(req), "migrate %s %s %ld %ld %d %d %ld %ld %llu\n", host, port, streams, timeout * 1000, sid,
+             tid, maxdown, rounds, bw);
     if (om_control_request(argv[optind], req, reply, sizeof(reply), err, sizeof(err))) {
         fprintf(stderr, "optmig migrate: %s\n", err);
         return 1;
@@ -117,11 +182,22 @@ int om_cmd_migrate(int argc, char **argv)
     int ok = !strcmp(result, "ok");
     if (json)
         fputs(reply, stdout);
-    else if (ok)
-        printf("migrated %s to %s:%s (stop-and-copy, %ld streams)\n"
-               "  downtime    %s ms\n  total time  %s ms\n  pages sent  %s (%s bytes on the wire)\n",
-               argv[optind], host, port, streams, down, total, pages, bytes);
-    if (!ok)
+    else if (ok) {
+        char trk[32] = "", rnd[32] = "", dem[32] = "";
+        field(reply, "tracker", trk, sizeof(trk));
+        field(reply, "rounds", rnd, sizeof(rnd));
+        field(reply, "demand_pages", dem, sizeof(dem));
+        printf("migrated %s to %s:%s (%s, %s tracker, %ld streams)\n"
+               "  downtime    %s ms\n  total time  %s ms\n  pages sent  %s (%s bytes on the wire)\n"
+               "  rounds      %s pre-copy; %s pages asked for after switchover\n",
+               argv[optind], host, port, strategy, trk, streams, down, total, pages, bytes, rnd, dem);
+    }
+    char sw[16] = "";
+    field(reply, "switched", sw, sizeof(sw));
+    if (!ok && !strcmp(sw, "true"))
+        fprintf(stderr, "optmig migrate: the enclave runs at the destination, but not every page arrived: %s\n",
+                why[0] ? why : "unknown error");
+    else if (!ok)
         fprintf(stderr, "optmig migrate: migration failed: %s; the enclave still runs at the source\n",
                 why[0] ? why : "unknown error");
     return ok ? 0 : 1;

@@ -3,6 +3,7 @@
 #include "mig_host.h"
 #include "elf_image.h"
 #include "enclave.h"
+#include "ktrack.h"
 #include "measure.h"
 #include "ocall.h"
 #include "platform.h"
@@ -71,6 +72,16 @@ int64_t om_mig_service(struct om_hthread *ht, const struct om_ocall *oc)
             return -EINVAL;
         return madvise((void *)a, len, MADV_POPULATE_WRITE) ? -errno : 0;
     }
+    case OM_MIG_KT_PROBE:
+    case OM_MIG_KT_DIRTY_START:
+    case OM_MIG_KT_DIRTY_COLLECT:
+    case OM_MIG_KT_DIRTY_STOP:
+    case OM_MIG_KT_PENDING:
+    case OM_MIG_KT_ABSENT_START:
+    case OM_MIG_KT_INSTALL:
+    case OM_MIG_KT_WANTED:
+    case OM_MIG_KT_ABSENT_STOP:
+        return om_kth_service((uint8_t *)ht->ocall_buf, OM_OCALL_BUF_SIZE, &om_enclave.params.layout, oc->a);
     default:
         return -ENOSYS;
     }
@@ -128,9 +139,16 @@ static int64_t run_ecalls(uint32_t op, struct om_mig_args *args)
         if (pthread_create(&jobs[i].t, NULL, ecall_main, &jobs[i]))
             break;
     }
+    /* A post-copy destination also runs the page requester. */
+    struct ecall_job req = { .slot = OM_MIG_MAX_STREAMS, .op = op, .args = args };
+    int has_req = op == OM_ECALL_MIGRATE_IN &&
+                  (args->strategy == OM_STRATEGY_POSTCOPY || args->strategy == OM_STRATEGY_HYBRID) &&
+                  started == args->nstreams && !pthread_create(&req.t, NULL, ecall_main, &req);
     int64_t r = om_enclave_ecall(0, op, (uint64_t)args);
     for (uint32_t i = 1; i < started; i++)
         pthread_join(jobs[i].t, NULL);
+    if (has_req)
+        pthread_join(req.t, NULL);
     if (started != args->nstreams && !r)
         r = -EAGAIN;
     return r ? r : args->result;
@@ -168,9 +186,10 @@ static int read_frame(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout
     }
 }
 
-int om_mig_source(const char *host, const char *port, uint32_t streams, uint32_t timeout_ms,
+int om_mig_source(const char *host, const char *port, const struct om_mig_request *rq,
                   struct om_mig_result *res)
 {
+    uint32_t streams = rq->streams, timeout_ms = rq->timeout_ms;
     double t0 = now_ms();
     memset(res, 0, sizeof(*res));
     res->streams = streams;
@@ -212,29 +231,35 @@ int om_mig_source(const char *host, const char *port, uint32_t streams, uint32_t
         }
     }
     args->nstreams = streams;
-    args->strategy = OM_STRATEGY_STOP_COPY;
+    args->strategy = rq->strategy;
+    args->tracker = rq->tracker;
+    args->max_downtime_ms = rq->max_downtime_ms;
+    args->max_rounds = rq->max_rounds;
+    args->bandwidth_bps = rq->bandwidth_bps;
     args->timeout_ms = timeout_ms;
     snprintf(args->image, sizeof(args->image), "%s", om_enclave.image);
     fill_trust(args);
 
     int64_t r = run_ecalls(OM_ECALL_MIGRATE_OUT, args);
+    res->switched = args->t_switched_ns != 0;
+    res->rounds = args->rounds;
+    res->tracker = args->tracker;
+    res->pages_sent = args->pages_sent;
+    res->bytes_sent = args->bytes_sent;
+    res->zero_pages = args->zero_pages;
+    res->final_pages = args->final_pages;
+    res->postcopy_pages = args->postcopy_pages;
+    res->demand_pages = args->demand_pages;
+    /* Downtime: the last thread parked here, to the threads running there
+     * (the destination's word, on the same clock in our tests). */
+    res->downtime_ms = args->t_resumed_ns >= args->t_quiesced_ns && args->t_quiesced_ns
+                           ? (double)(args->t_resumed_ns - args->t_quiesced_ns) / 1e6 : -1;
+    res->switch_ms = args->t_switched_ns ? (double)(args->t_switched_ns - args->t_quiesced_ns) / 1e6 : -1;
     if (r) {
         snprintf(res->error, sizeof(res->error), "%s", args->error[0] ? args->error : strerror((int)-r));
         goto out;
     }
-    /* Switched over. The destination reports when its threads resumed. */
-    uint8_t buf[OM_PING_FRAME + 64];
-    size_t len;
-    struct om_frame f;
-    struct om_ping ping;
-    res->downtime_ms = -1;
-    if (!read_frame(args->fds[0], buf, sizeof(buf), &len, 10000) && !om_frame_parse(buf, len, &f, &len) &&
-        f.type == OM_MSG_PING && !om_ping_decode(OM_MSG_PING, &f, &ping) && ping.token >= args->t_quiesced_ns)
-        res->downtime_ms = (double)(ping.token - args->t_quiesced_ns) / 1e6;
     res->ok = 1;
-    res->pages_sent = args->pages_sent;
-    res->bytes_sent = args->bytes_sent;
-    res->zero_pages = args->zero_pages;
     if (args->error[0])
         snprintf(res->error, sizeof(res->error), "%s", args->error);
     rc = 0;
@@ -349,6 +374,7 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
         goto out;
     }
     args->nstreams = h.nstreams;
+    args->strategy = h.strategy;
     args->timeout_ms = timeout_ms;
     args->hello = (uint64_t)hello;
     args->hello_len = (uint32_t)len;
@@ -356,13 +382,10 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
     int64_t r = run_ecalls(OM_ECALL_MIGRATE_IN, args);
     if (r) {
         snprintf(err, errlen, "%s", args->error[0] ? args->error : strerror((int)-r));
+        /* Threads already run here: the process must live on. */
+        rc = args->t_resumed_ns ? 1 : -1;
         goto out;
     }
-    /* Tell the source when the threads resumed (for its downtime figure). */
-    struct om_ping ping = { .token = args->t_resumed_ns };
-    uint8_t pbuf[OM_PING_FRAME];
-    if (!om_ping_encode(OM_MSG_PING, &ping, pbuf, sizeof(pbuf), &len))
-        (void)!send(args->fds[0], pbuf, len, MSG_NOSIGNAL);
     rc = 0;
 out:
     if (c0 >= 0)

@@ -9,7 +9,10 @@
  *
  * clang is run with posix_spawnp (never a shell); OMCC_CLANG picks it
  * (default clang-14). The runtime is <dir of omcc>/../lib/optmig/libomrt.a,
- * or $OMCC_RUNTIME_DIR/libomrt.a. Temporaries live in a mkdtemp directory
+ * or $OMCC_RUNTIME_DIR/libomrt.a; the OptMig pass plugin (OptMigPass.so)
+ * sits beside it and is loaded into every compile unless --track=none
+ * --no-polls. The link wraps the libc entry points of cc_libc.c
+ * (-Wl,--wrap) so the runtime can track what libc reads and writes. Temporaries live in a mkdtemp directory
  * that is removed on every exit path, including SIGINT/SIGTERM/SIGHUP. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -338,6 +341,8 @@ struct opts {
     size_t nin, capin;
     const char *output;
     int compile_only, verbose, nsources;
+    const char *track; /* -optmig-track value; NULL: none */
+    int polls;
 };
 
 static void add_input(struct opts *o, enum input_kind k, const char *arg)
@@ -494,9 +499,15 @@ static void usage(void)
           "  -I DIR, -D NAME[=VAL], -U NAME, -std=STD, -W..., -w, -f..., -m..., -pthread\n"
           "  -L DIR          where -l finds lib<name>.a (never host library directories)\n"
           "  -l NAME         static library; m, pthread, rt, dl, c are part of musl's libc\n"
+          "  --track=MODE    OptMig pass instrumentation compiled in: all (default: dirty\n"
+          "                  marks and access checks, so either live strategy can use the\n"
+          "                  compiler tracker), dirty, access, or none\n"
+          "  --no-polls      no safepoint polls (threads then park only in calls; with\n"
+          "                  --track=none the pass is not loaded at all)\n"
           "  -v              print the commands omcc runs\n"
           "  --help, --version\n\n"
-          "environment: OMCC_CLANG (default clang-14), OMCC_RUNTIME_DIR (holds libomrt.a),\n"
+          "environment: OMCC_CLANG (default clang-14), OMCC_RUNTIME_DIR (holds libomrt.a\n"
+          "and OptMigPass.so),\n"
           "TMPDIR\n",
           stdout);
 }
@@ -530,6 +541,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->compile_only = 1;
         } else if (strcmp(a, "-v") == 0) {
             o->verbose = 1;
+        } else if (strncmp(a, "--track=", 8) == 0) {
+            static const char *const modes[][2] = {
+                {"all", "dirty+access"}, {"dirty", "dirty"}, {"access", "access"}, {"none", NULL}};
+            size_t k = 0;
+            while (k < 4 && strcmp(a + 8, modes[k][0]) != 0)
+                k++;
+            if (k == 4)
+                return error("bad value in '%s': expected --track=all, dirty, access or none", a);
+            o->track = modes[k][1];
+        } else if (strcmp(a, "--no-polls") == 0) {
+            o->polls = 0;
         } else if (strcmp(a, "-pipe") == 0 || strcmp(a, "-static-pie") == 0 ||
                    strcmp(a, "-pie") == 0) {
             /* what omcc does anyway */
@@ -599,7 +621,10 @@ struct toolchain {
     const char *clang;
     char *resource_dir;
     char *runtime; /* libomrt.a */
+    char *plugin;  /* OptMigPass.so; NULL: not instrumenting */
 };
+
+static int instrumenting(const struct opts *o) { return o->track || o->polls; }
 
 /* The clang command that compiles one enclave source. This is the one place
  * that decides how enclave code is compiled and instrumented: the optmig pass
@@ -615,12 +640,33 @@ static void compile_argv(struct strv *cmd, const struct toolchain *tc, const str
     strv_take(cmd, xasprintf("%s/include", tc->resource_dir));
     strv_append(cmd, &o->lflags);
     strv_append(cmd, &o->cflags);
+    if (tc->plugin) {
+        /* -Xclang -load too: clang 14 parses -mllvm before loading -fpass-plugin. */
+        strv_take(cmd, xasprintf("-fpass-plugin=%s", tc->plugin));
+        strv_push(cmd, "-Xclang");
+        strv_push(cmd, "-load");
+        strv_push(cmd, "-Xclang");
+        strv_push(cmd, tc->plugin);
+        strv_push(cmd, "-mllvm");
+        strv_take(cmd, xasprintf("-optmig-track=%s", o->track ? o->track : "none"));
+        strv_push(cmd, "-mllvm");
+        strv_push(cmd, o->polls ? "-optmig-polls=true" : "-optmig-polls=false");
+        /* Plain copies (-optmig-version) break dominance on real code with
+         * access checks (src/trt/heap.c): off until the pass is fixed. */
+        strv_push(cmd, "-mllvm");
+        strv_push(cmd, "-optmig-version=false");
+    }
     strv_push(cmd, "-fPIE"); /* last, so it wins over any -fpic/-fPIC */
     strv_push(cmd, "-c");
     strv_push(cmd, src);
     strv_push(cmd, "-o");
     strv_push(cmd, obj);
 }
+
+static const char *const wrapped_libc[] = {
+    "memcpy", "memmove", "memset", "strcpy", "stpcpy", "strncpy", "strcat", "strncat",
+    "strlen", "strnlen", "strcmp", "strncmp", "memcmp", "memchr", "strchr",
+    "vsnprintf", "fgets", "fread", "fwrite", "fputs", "puts", NULL};
 
 static void link_argv(struct strv *cmd, const struct toolchain *tc, const struct opts *o,
                       const char *out)
@@ -630,6 +676,9 @@ static void link_argv(struct strv *cmd, const struct toolchain *tc, const struct
     strv_push(cmd, "-nostdlib");
     strv_push(cmd, "-nostartfiles");
     strv_push(cmd, "-Wl,--no-dynamic-linker");
+    /* libc entry points whose reads and writes the runtime tracks (cc_libc.c). */
+    for (size_t i = 0; wrapped_libc[i]; i++)
+        strv_take(cmd, xasprintf("-Wl,--wrap=%s", wrapped_libc[i]));
     strv_push(cmd, "-Qunused-arguments");
     strv_append(cmd, &o->lflags);
     strv_append(cmd, &o->link_only);
@@ -669,12 +718,13 @@ static int compile_one(const struct toolchain *tc, const struct opts *o, const c
     return r;
 }
 
-static char *find_runtime(void)
+/* <runtime dir>/NAME: $OMCC_RUNTIME_DIR, or ../lib/optmig beside omcc. */
+static char *find_lib_file(const char *name, const char *what, const char *hint)
 {
     const char *env = getenv("OMCC_RUNTIME_DIR");
     char *path;
     if (env && *env) {
-        path = xasprintf("%s/libomrt.a", env);
+        path = xasprintf("%s/%s", env, name);
     } else {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -686,12 +736,10 @@ static char *find_runtime(void)
         char *slash = strrchr(self, '/');
         if (slash)
             *slash = 0;
-        path = xasprintf("%s/../lib/optmig/libomrt.a", self);
+        path = xasprintf("%s/../lib/optmig/%s", self, name);
     }
     if (access(path, R_OK) != 0) {
-        error("trusted runtime not found: %s: %s (set OMCC_RUNTIME_DIR to the directory holding "
-              "libomrt.a)",
-              path, strerror(errno));
+        error("%s not found: %s: %s (%s)", what, path, strerror(errno), hint);
         free(path);
         return NULL;
     }
@@ -817,6 +865,8 @@ int main(int argc, char **argv)
     struct toolchain tc = {0};
     int status = 1;
     memset(&o, 0, sizeof o);
+    o.track = "dirty+access";
+    o.polls = 1;
     install_signal_handlers();
 
     int p = parse_args(argc, argv, &o);
@@ -827,7 +877,14 @@ int main(int argc, char **argv)
     tc.clang = getenv("OMCC_CLANG");
     if (!tc.clang || !*tc.clang)
         tc.clang = "clang-14";
-    if (!o.compile_only && !(tc.runtime = find_runtime()))
+    if (!o.compile_only &&
+        !(tc.runtime = find_lib_file("libomrt.a", "trusted runtime",
+                                     "set OMCC_RUNTIME_DIR to the directory holding libomrt.a")))
+        goto out;
+    if (instrumenting(&o) &&
+        !(tc.plugin = find_lib_file("OptMigPass.so", "compiler pass plugin",
+                                    "set OMCC_RUNTIME_DIR to the directory holding OptMigPass.so, "
+                                    "or build without the pass: --track=none --no-polls")))
         goto out;
     if (o.verbose && tc.runtime)
         fprintf(stderr, "omcc: trusted runtime %s\n", tc.runtime);
@@ -839,6 +896,7 @@ out:
     remove_tmpdir();
     free(tc.resource_dir);
     free(tc.runtime);
+    free(tc.plugin);
     free_opts(&o);
     return status;
 }

@@ -44,6 +44,7 @@
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/Local.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
 #include "llvm/Transforms/Utils/PromoteMemToReg.h"
 
 using namespace llvm;
@@ -80,6 +81,10 @@ cl::opt<bool> ClVersion(
     "optmig-version", cl::init(true),
     cl::desc("optmig: keep an uninstrumented copy of each instrumented "
              "straight-line run, taken while tracking is off"));
+cl::opt<bool> ClRecord(
+    "optmig-record", cl::init(true),
+    cl::desc("optmig: emit the module's mode record (off for the runtime's "
+             "own instrumented code, which is not the app's)"));
 cl::opt<bool> ClStats("optmig-stats", cl::init(false),
                       cl::desc("optmig: print instrumentation counts"));
 
@@ -200,6 +205,19 @@ private:
 };
 
 bool isRuntimeName(StringRef Name) { return Name.startswith("__om_"); }
+
+// One record per instrumented module in section om_cc_modes: the runtime
+// ANDs them (om_cc_compiled) to learn what every pass-built module has.
+constexpr uint32_t ModeMagic = 0x4f4d0000, ModePolls = 4;
+void emitModeRecord(Module &M, const Options &Opt) {
+  Type *I32 = Type::getInt32Ty(M.getContext());
+  uint32_t V = ModeMagic | Opt.Track | (Opt.Polls ? ModePolls : 0);
+  auto *G = new GlobalVariable(M, I32, true, GlobalValue::PrivateLinkage,
+                               ConstantInt::get(I32, V), "__om_cc_mode");
+  G->setSection("om_cc_modes");
+  G->setAlignment(Align(4));
+  appendToCompilerUsed(M, {G});
+}
 
 // Calls after which a thread may have been parked (and even migrated), so the
 // sampled __om_track state is stale: everything but intrinsics and the two
@@ -1191,7 +1209,6 @@ struct OptMigPass : PassInfoMixin<OptMigPass> {
     auto Excluded = excludedByAnnotation(M);
     Runtime RT(M);
     Stats S;
-    bool Changed = false;
     SmallVector<Function *, 16> Instrumented;
     for (Function &F : M) {
       if (F.isDeclaration() || isExcluded(F, Excluded))
@@ -1200,7 +1217,6 @@ struct OptMigPass : PassInfoMixin<OptMigPass> {
       DominatorTree &DT = FAM.getResult<DominatorTreeAnalysis>(F);
       ScalarEvolution &SE = FAM.getResult<ScalarEvolutionAnalysis>(F);
       if (FunctionInstrumenter(F, LI, DT, SE, RT, Opt, S).run()) {
-        Changed = true;
         Instrumented.push_back(&F);
         FAM.invalidate(F, PreservedAnalyses::none());
       }
@@ -1217,6 +1233,8 @@ struct OptMigPass : PassInfoMixin<OptMigPass> {
             CB->removeFnAttrs(Effects);
     }
     RT.dropUnused();
+    if (ClRecord)
+      emitModeRecord(M, Opt);
     if (Opt.Stats)
       errs() << "optmig: " << M.getSourceFileName() << ": functions "
              << S.Functions << ", polls " << S.Polls << ", page checks "
@@ -1225,7 +1243,7 @@ struct OptMigPass : PassInfoMixin<OptMigPass> {
              << S.Hoisted << ", skipped stack " << S.SkippedStack
              << ", skipped const " << S.SkippedConst << ", versioned "
              << S.Versioned << "\n";
-    return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
+    return PreservedAnalyses::none();
   }
 
   static bool isRequired() { return true; }

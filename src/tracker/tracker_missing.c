@@ -299,9 +299,12 @@ fail:
 	return rc;
 }
 
-/* Place pages [addr, addr + npages) that are not installed yet, by runs. */
-static int fill(struct om_missing *m, uint64_t addr, const unsigned char *data, size_t npages)
+/* Place pages [addr, addr + npages) that are not installed yet, by runs;
+ * *present counts the pages skipped because they were there already. */
+static int fill(struct om_missing *m, uint64_t addr, const unsigned char *data, size_t npages,
+		size_t *present)
 {
+	*present = 0;
 	if (!m || addr % OM_PG)
 		return -EINVAL;
 	if (npages == 0)
@@ -315,6 +318,7 @@ static int fill(struct om_missing *m, uint64_t addr, const unsigned char *data, 
 		/* skip installed pages, then take the run of missing ones */
 		if (bit_test(m->installed, i)) {
 			atomic_fetch_add_explicit(&m->st.pages_existing, 1, RELAXED);
+			++*present;
 			i++;
 			continue;
 		}
@@ -355,6 +359,7 @@ static int fill(struct om_missing *m, uint64_t addr, const unsigned char *data, 
 			(void)ioctl(m->uffd, UFFDIO_WAKE, &r);
 			mark_installed(m, i, 1);
 			atomic_fetch_add_explicit(&m->st.pages_existing, 1, RELAXED);
+			++*present;
 			i++;
 			continue;
 		}
@@ -369,14 +374,26 @@ static int fill(struct om_missing *m, uint64_t addr, const unsigned char *data, 
 
 int om_missing_install(struct om_missing *m, uint64_t page_addr, const void *data, size_t npages)
 {
-	if (!data)
+	return om_missing_install_ex(m, page_addr, data, npages, NULL);
+}
+
+int om_missing_install_ex(struct om_missing *m, uint64_t page_addr, const void *data, size_t npages,
+			  size_t *present)
+{
+	size_t dummy;
+	if (!present)
+		present = &dummy;
+	if (!data) {
+		*present = 0;
 		return -EINVAL;
-	return fill(m, page_addr, data, npages);
+	}
+	return fill(m, page_addr, data, npages, present);
 }
 
 int om_missing_install_zero(struct om_missing *m, uint64_t page_addr, size_t npages)
 {
-	return fill(m, page_addr, NULL, npages);
+	size_t present;
+	return fill(m, page_addr, NULL, npages, &present);
 }
 
 int om_missing_is_installed(const struct om_missing *m, uint64_t page_addr)

@@ -188,6 +188,12 @@ int om_missing_open(struct om_missing **m, void *addr, size_t len, om_fault_cb c
  * is gone or no longer registered), -ENOMEM, or another -errno. */
 int om_missing_install(struct om_missing *m, uint64_t page_addr, const void *data, size_t npages);
 
+/* The same, and *present (if non-NULL) receives how many of the pages were
+ * skipped because they were present already: a post-copy destination that
+ * installs each page once can tell a page that someone else populated. */
+int om_missing_install_ex(struct om_missing *m, uint64_t page_addr, const void *data, size_t npages,
+			  size_t *present);
+
 /* The same for pages that are all zero (UFFDIO_ZEROPAGE maps the shared zero
  * page; the first write gets a private copy). */
 int om_missing_install_zero(struct om_missing *m, uint64_t page_addr, size_t npages);

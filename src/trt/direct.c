@@ -4,6 +4,7 @@
  * sends those straight to the trusted handler, without the ~7 µs trap. Any
  * other syscall instruction still traps. The per-thread gate is learnt on
  * the thread's first trap and is only valid for its generation. */
+#include "cc_rt.h"
 #include "trt.h"
 #include <errno.h>
 #include <time.h>
@@ -28,6 +29,12 @@ void om_direct_learn(const struct om_ssa *ssa)
     g->ocall_size = ssa->ocall_size;
     g->slot = ssa->slot;
     g->gen = om_priv.gate_gen;
+}
+
+int om_direct_slot(void)
+{
+    const struct om_direct_gate *g = &gate_tls;
+    return g->host_ctx && g->slot < OM_MAX_THREADS ? (int)g->slot : -1;
 }
 
 static long raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
@@ -66,7 +73,9 @@ static long direct(long n, long a, long b, long c, long d, long e, long f)
         volatile long r = (long)ssa.gregs[OM_RAX];
         if (om_trt.quiesce)
             om_park_direct(&ssa); /* returns here, or on the destination */
-        t->in_runtime = 0;
+        /* Seq-cst: the tracking handshake counts this thread as inside a call
+         * until the store is visible, so no later load may pass it. */
+        __atomic_store_n(&t->in_runtime, 0, __ATOMIC_SEQ_CST);
         if (r != -EINTR || !om_priv.ready)
             return r;
         /* interrupted by the migration: issue it again, wherever we are now */
@@ -74,7 +83,6 @@ static long direct(long n, long a, long b, long c, long d, long e, long f)
 }
 
 /* Replaces musl's __syscall_cp (same signature as its internal declaration). */
-long __syscall_cp(long n, long a, long b, long c, long d, long e, long f);
 long __syscall_cp(long n, long a, long b, long c, long d, long e, long f)
 {
     return direct(n, a, b, c, d, e, f);

@@ -17,6 +17,7 @@
 #include <optmig/abi.h>
 
 #include "heap.h"
+#include "track.h"
 
 extern struct om_layout om_trt_layout;
 
@@ -37,7 +38,7 @@ static __attribute__((noinline)) int glue_init(void)
     int s = GLUE_NONE;
     if (__atomic_compare_exchange_n(&g_glue_state, &s, GLUE_BUSY, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
-        uint64_t lo = om_trt_layout.heap_lo, hi = om_trt_layout.heap_hi;
+        uint64_t lo = om_trt_layout.heap_lo, hi = om_track_heap_end();
         int ok = hi > lo && om_heap_init((void *)(uintptr_t)lo, (size_t)(hi - lo)) == 0;
         __atomic_store_n(&g_glue_state, ok ? GLUE_READY : GLUE_FAILED, __ATOMIC_RELEASE);
         return ok;

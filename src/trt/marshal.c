@@ -1,6 +1,9 @@
 /* Argument copies across the boundary, SGX-edger8r style: buffers go through
  * the thread's untrusted scratch area, pointers are checked to lie in the
- * enclave, and what comes back is bounded by what was asked for. */
+ * enclave, and what comes back is bounded by what was asked for. For the
+ * compiler tracker, every enclave byte read or written here is first made
+ * present, and every byte written is marked dirty (om_cc_need/om_cc_wrote). */
+#include "cc_rt.h"
 #include "sys_table.h"
 #include "trt.h"
 #include <errno.h>
@@ -47,12 +50,13 @@ static struct scratch scratch_init(struct om_ssa *ssa)
     return s;
 }
 
-static uint64_t strlen_in_enclave(uint64_t p)
+static uint64_t strlen_in_enclave(struct om_ssa *ssa, uint64_t p)
 {
     const struct om_layout *l = &om_trt_layout;
     uint64_t lim = l->base + l->size - p;
     if (lim > PATH_MAX_BYTES)
         lim = PATH_MAX_BYTES;
+    om_cc_need_str(ssa, (const char *)p, lim);
     const char *s = (const char *)p;
     uint64_t n = 0;
     while (n < lim && s[n])
@@ -82,7 +86,7 @@ static int64_t marshal_spec(struct om_ssa *ssa, const struct om_sysspec *sp, con
         case A_STR:
             if (!om_in_enclave(p, 1))
                 return -EFAULT;
-            n = strlen_in_enclave(p);
+            n = strlen_in_enclave(ssa, p);
             if (n == PATH_MAX_BYTES)
                 return -ENAMETOOLONG;
             n += 1;
@@ -92,6 +96,7 @@ static int64_t marshal_spec(struct om_ssa *ssa, const struct om_sysspec *sp, con
             uint32_t l32;
             if (!lp || !om_in_enclave(lp, 4))
                 return -EFAULT;
+            om_cc_need(ssa, (const void *)lp, 4);
             memcpy(&l32, (const void *)lp, 4);
             n = l32 > SOCKLEN_MAX ? SOCKLEN_MAX : l32;
             break;
@@ -114,6 +119,9 @@ static int64_t marshal_spec(struct om_ssa *ssa, const struct om_sysspec *sp, con
             host[i] = scratch_take(&sc, n);
         }
         len[i] = n;
+        /* Outputs too: a page written here must not be restored over later. */
+        if (as->kind != A_STR)
+            om_cc_need(ssa, (const void *)p, n);
         if (as->kind == A_IN || as->kind == A_INOUT || as->kind == A_STR)
             memcpy(host[i], (const void *)p, n);
         a[i] = (int64_t)host[i];
@@ -149,6 +157,7 @@ static int64_t marshal_spec(struct om_ssa *ssa, const struct om_sysspec *sp, con
             continue;
         }
         memcpy((void *)in[i], host[i], n);
+        om_cc_wrote((void *)in[i], n);
     }
     return ret;
 }
@@ -163,6 +172,7 @@ static int64_t vector_io(struct om_ssa *ssa, int64_t nr, const int64_t in[6])
         return -EINVAL;
     if (cnt && !om_in_enclave(iovp, (uint64_t)cnt * sizeof(struct iovec)))
         return -EFAULT;
+    om_cc_need(ssa, (const void *)iovp, (uint64_t)cnt * sizeof(struct iovec));
     struct scratch sc = scratch_init(ssa);
     uint64_t cap = (uint64_t)(sc.end - sc.cur), total = 0;
     uint8_t *buf = sc.cur;
@@ -172,6 +182,7 @@ static int64_t vector_io(struct om_ssa *ssa, int64_t nr, const int64_t in[6])
         if (v.iov_len && !om_in_enclave((uint64_t)v.iov_base, v.iov_len))
             return -EFAULT;
         uint64_t n = v.iov_len < cap - total ? v.iov_len : cap - total;
+        om_cc_need(ssa, v.iov_base, n);
         if (nr == SYS_writev)
             memcpy(buf + total, v.iov_base, n);
         total += n;
@@ -187,6 +198,7 @@ static int64_t vector_io(struct om_ssa *ssa, int64_t nr, const int64_t in[6])
         for (int64_t i = 0; i < cnt && off < (uint64_t)ret; i++) {
             uint64_t n = iov[i].iov_len < (uint64_t)ret - off ? iov[i].iov_len : (uint64_t)ret - off;
             memcpy(iov[i].iov_base, buf + off, n);
+            om_cc_wrote(iov[i].iov_base, n);
             off += n;
         }
     }
@@ -200,6 +212,7 @@ static int64_t futex(struct om_ssa *ssa, const int64_t in[6])
     struct om_sysspec sp = { SYS_futex, 0, { { A_VAL, -1, 0 } } };
     if (!om_in_enclave((uint64_t)in[0], 4) || in[0] % 4)
         return -EFAULT;
+    om_cc_need(ssa, (const void *)in[0], 4); /* the kernel reads it in place */
     switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET:
@@ -213,6 +226,13 @@ static int64_t futex(struct om_ssa *ssa, const int64_t in[6])
     case FUTEX_WAKE_OP:
         if (!om_in_enclave((uint64_t)in[4], 4) || in[4] % 4)
             return -EFAULT;
+        om_cc_need(ssa, (const void *)in[4], 4);
+        if (cmd == FUTEX_WAKE_OP) {
+            /* The kernel writes the second word in place. */
+            int64_t r = marshal_spec(ssa, &sp, in);
+            om_cc_wrote((const void *)in[4], 4);
+            return r;
+        }
         break;
     default:
         return -ENOSYS;

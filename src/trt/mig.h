@@ -22,8 +22,11 @@ struct om_mig_stream {
     uint8_t hash_state[128]; /* br_sha256_context */
     uint64_t records, pages, zero_pages, bytes;
     uint8_t bounce[OM_PAGE_SIZE] __attribute__((aligned(64)));
+    uint8_t *obuf;           /* send side: staging for sealed records */
+    size_t ohave;
     int32_t fd;
     volatile int done;
+    volatile uint64_t ack_seq; /* source: last command of the coordinator done */
     int64_t error;
 };
 
@@ -42,8 +45,20 @@ struct om_mig_session {
     size_t hello_len;
     char why[OM_ERRMSG_MAX + 64];
     struct om_page_run { uint64_t first, count; } runs[OM_MIG_MAX_RUNS];
+    /* Live strategies: the coordinator's commands to the stream workers. */
+    uint32_t strategy, tracker;
+    volatile uint64_t cmd_seq;
+    volatile uint32_t cmd;    /* MIG_CMD_* bits */
+    uint64_t version;         /* page version of the pages being sent */
+    uint32_t phase_no;        /* end markers: 1 switchover, 2 post-copy done */
+    volatile uint64_t installed; /* destination, post-copy: pending pages installed */
+    uint64_t pending;         /* pages still to come after switchover */
+    uint8_t out0[OM_MIG_BUF]; /* stream 0 sends and receives at once after switchover */
 };
-enum { MIG_IDLE = 0, MIG_KEYED, MIG_SEND, MIG_DONE, MIG_ABORTED };
+enum { MIG_IDLE = 0, MIG_KEYED, MIG_SEND, MIG_PUSH, MIG_DONE, MIG_ABORTED };
+enum { MIG_CMD_HEAP = 1, MIG_CMD_STATE = 2, MIG_CMD_END = 4, MIG_CMD_PUSH = 8, MIG_CMD_QUIT = 16 };
+/* ECALL slot of the destination's page requester (post-copy). */
+#define OM_MIG_REQUESTER_SLOT OM_MIG_MAX_STREAMS
 
 struct om_mig_session *om_mig_session(void);
 size_t om_mig_session_span(void);
@@ -64,10 +79,11 @@ int om_mig_quote(struct om_ssa *ssa, const uint8_t rd[32], struct om_quote *q);
 
 /* The pages that make up the enclave's state, in increasing address order. */
 struct om_page_iter {
-    int region;
+    int region, skip_heap;
     uint64_t addr, end;
 };
-void om_pages_begin(struct om_page_iter *it);
+/* skip_heap: a live strategy moves the heap pages itself. */
+void om_pages_begin(struct om_page_iter *it, int skip_heap);
 /* Next candidate page, or 0 when done. Pages never written may be skipped. */
 uint64_t om_pages_next(struct om_page_iter *it);
 /* May a received page be installed at addr? */

@@ -1,6 +1,7 @@
 /* Pieces both migration ends share: arguments, trust store, quiescing,
  * per-stream hashing, and the manifest layout. */
 #include "mig_common.h"
+#include "track.h"
 #include <errno.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ static int copy_args(uint64_t hp, struct om_mig_args *a)
 int om_mig_session_begin(struct om_mig_session *s, uint64_t hp)
 {
     memset(s, 0, offsetof(struct om_mig_session, st));
+    memset(&s->strategy, 0, offsetof(struct om_mig_session, out0) - offsetof(struct om_mig_session, strategy));
     for (uint32_t i = 0; i < OM_MIG_MAX_STREAMS; i++) {
         struct om_mig_stream *st = &s->st[i];
         memset(&st->have, 0, sizeof(*st) - offsetof(struct om_mig_stream, have));
@@ -30,9 +32,28 @@ int om_mig_session_begin(struct om_mig_session *s, uint64_t hp)
         return -1;
     }
     s->nstreams = s->args.nstreams;
-    for (uint32_t i = 0; i < s->nstreams; i++)
+    for (uint32_t i = 0; i < s->nstreams; i++) {
         s->st[i].fd = s->args.fds[i];
+        s->st[i].obuf = i ? s->st[i].buf : s->out0;
+    }
     return 0;
+}
+
+uint64_t om_bm_count(const uint64_t *bm, uint64_t words)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < words; i++)
+        n += (uint64_t)__builtin_popcountll(bm[i]);
+    return n;
+}
+
+/* The pending bitmap's digest, which the manifest carries. */
+void om_mig_bm_hash(uint8_t out[32])
+{
+    br_sha256_context hc;
+    br_sha256_init(&hc);
+    br_sha256_update(&hc, om_track_bitmap(OM_BM_PENDING), (om_track_pages() + 63) / 64 * 8);
+    br_sha256_out(&hc, out);
 }
 
 void om_mig_trust_store(const struct om_mig_args *a, struct om_trust_store *ts)
@@ -60,6 +81,12 @@ void om_mig_report(struct om_mig_session *s, uint64_t hp, int64_t rc, const char
     out->pages_sent = s->args.pages_sent;
     out->bytes_sent = s->args.bytes_sent;
     out->zero_pages = s->args.zero_pages;
+    out->t_switched_ns = s->args.t_switched_ns;
+    out->rounds = s->args.rounds;
+    out->final_pages = s->args.final_pages;
+    out->postcopy_pages = s->args.postcopy_pages;
+    out->demand_pages = s->args.demand_pages;
+    out->tracker = s->strategy == OM_STRATEGY_STOP_COPY ? 0 : s->tracker;
 }
 
 void om_mig_hash_init(struct om_mig_stream *st) { br_sha256_init((br_sha256_context *)st->hash_state); }
@@ -82,6 +109,7 @@ void om_mig_hash_out(const struct om_mig_stream *st, uint8_t out[32])
 int om_mig_quiesce(struct om_ssa *ssa, uint32_t timeout_ms)
 {
     __atomic_store_n(&om_trt.quiesce, 1, __ATOMIC_SEQ_CST);
+    om_cc_poll(1); /* pass-built threads park at their next poll */
     uint64_t t0 = om_mig_now_ns(ssa);
     for (unsigned round = 0;; round++) {
         int all = 1;
@@ -107,6 +135,7 @@ int om_mig_quiesce(struct om_ssa *ssa, uint32_t timeout_ms)
 
 void om_mig_unquiesce(struct om_ssa *ssa)
 {
+    om_cc_poll(0);
     __atomic_store_n(&om_trt.quiesce, 0, __ATOMIC_SEQ_CST);
     struct om_ocall *oc = om_oc_begin(ssa, OM_OC_MIG);
     oc->a[0] = OM_MIG_UNPARK;

@@ -14,9 +14,18 @@ struct om_mig_end {
 };
 struct om_mig_manifest {
     uint64_t pages, zero_pages, t_quiesced_ns;
-    uint32_t nstreams, pad;
+    uint32_t nstreams, strategy;
+    uint64_t pending;          /* post-copy: heap pages still to come */
+    uint8_t pending_hash[32];  /* SHA-256 of the pending bitmap */
     struct om_mig_end st[OM_MIG_MAX_STREAMS];
 };
+/* The plan (first record): strategy and tracker, then the page runs. */
+struct om_mig_plan {
+    uint32_t strategy, tracker;
+    uint64_t track_pages;
+};
+/* Pending bitmap chunks travel as RUNTIME records, pages 1.. */
+#define OM_MIG_BM_CHUNK (32u << 10)
 
 int om_mig_session_begin(struct om_mig_session *s, uint64_t hp);
 void om_mig_trust_store(const struct om_mig_args *a, struct om_trust_store *ts);
@@ -35,5 +44,7 @@ void om_mig_quote_from_wire(const struct om_wire_quote *w, struct om_quote *q);
 int om_mig_send_abort(struct om_ssa *ssa, struct om_mig_session *s, uint32_t code, const char *msg);
 const char *om_mig_strerror(int64_t e);
 const char *om_mig_why(struct om_mig_session *s, const char *text, uint64_t v);
+uint64_t om_bm_count(const uint64_t *bm, uint64_t words);
+void om_mig_bm_hash(uint8_t out[32]);
 int om_mig_next_frame(struct om_ssa *ssa, struct om_mig_stream *st, struct om_frame *f, uint32_t timeout_ms);
 #endif

@@ -2,6 +2,7 @@
  * and install every record in place, verify the manifest, commit, and resume
  * the threads only after the source confirms it has given the enclave up. */
 #include "mig_common.h"
+#include "track.h"
 #include <errno.h>
 #include <string.h>
 
@@ -40,8 +41,13 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
         return rc;
     }
     memcpy(s->mig_id, h.mig_id, 16);
-    if (h.nstreams != s->nstreams || h.strategy != OM_STRATEGY_STOP_COPY) {
+    if (h.nstreams != s->nstreams || h.strategy != s->args.strategy) {
         *why = "stream count or strategy differs from what the host accepted";
+        return refuse(ssa, s, h.mig_id, *why);
+    }
+    s->strategy = h.strategy;
+    if ((s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID) && s->nstreams < 2) {
+        *why = "post-copy needs at least 2 streams";
         return refuse(ssa, s, h.mig_id, *why);
     }
     if (h.layout.base != om_trt_layout.base || h.layout.heap_size != om_trt_layout.heap_hi - om_trt_layout.heap_lo ||
@@ -101,9 +107,75 @@ out:
     return rc;
 }
 
-/* Installs records of stream i until its end marker, which must account for
- * exactly the records that arrived. */
-static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
+static int is_post(const struct om_mig_session *s)
+{
+    return s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID;
+}
+
+/* A chunk of the pending bitmap (stream 0, while the source is stopped). */
+static int take_pending_chunk(struct om_mig_session *s, struct om_mig_stream *st, const struct om_record *r)
+{
+    uint64_t len = (om_track_pages() + 63) / 64 * 8, off = (r->page - 1) * OM_MIG_BM_CHUNK;
+    if (!is_post(s) || r->page < 1 || off >= len || r->ct_len != (len - off < OM_MIG_BM_CHUNK ? len - off : OM_MIG_BM_CHUNK))
+        return OM_MIGERR_PROTOCOL;
+    if (om_open(&st->opener, r->rtype, r->page, r->version, r->counter, r->ct, r->ct_len,
+                (uint8_t *)om_track_bitmap(OM_BM_PENDING) + off, r->tag))
+        return OM_MIGERR_INTEGRITY;
+    return 0;
+}
+
+/* After switchover: a pending heap page, installed once, by whoever claims
+ * it first (it may come both pushed and asked for). */
+static int install_pending(struct om_ssa *ssa, struct om_mig_session *s, struct om_mig_stream *st,
+                           const struct om_record *r)
+{
+    uint64_t addr = om_trt_layout.base + r->page * OM_PAGE_SIZE, lo = om_track_lo();
+    uint64_t p = (addr - lo) / OM_PAGE_SIZE, bit = 1ull << (p % 64);
+    uint64_t *pending = om_track_bitmap(OM_BM_PENDING), *done = om_track_bitmap(OM_BM_DONE);
+    uint32_t len = r->rtype == OM_REC_PAGE ? OM_PAGE_SIZE : 0;
+    if (addr < lo || p >= om_track_pages() || !(pending[p / 64] & bit) || r->ct_len != len) {
+        om_mig_why(s, "post-copy record for a page that is not pending, page", r->page);
+        return OM_MIGERR_PROTOCOL;
+    }
+    int mine = !(__atomic_fetch_or(&done[p / 64], bit, __ATOMIC_ACQ_REL) & bit);
+    /* The compiler tracker's threads wait on the present map, so the page
+     * may be written in place; the kernel's must appear in one UFFDIO_COPY. */
+    int direct = mine && s->tracker == OM_TRACKER_COMPILER;
+    void *out = direct ? (void *)addr : st->bounce;
+    if (om_open(&st->opener, r->rtype, r->page, r->version, r->counter, r->ct, len, len ? out : NULL, r->tag)) {
+        om_mig_why(s, "record failed authentication, counter", r->counter);
+        return OM_MIGERR_INTEGRITY;
+    }
+    om_mig_hash_record(st, r->page, r->version, r->tag);
+    st->records++;
+    if (len)
+        st->pages++;
+    else
+        st->zero_pages++;
+    if (!mine)
+        return 0;
+    if (direct) {
+        if (!len)
+            memset(out, 0, OM_PAGE_SIZE); /* it may hold an older pre-copy version */
+        om_cc_installed(p);
+    } else {
+        if (!len)
+            memset(st->bounce, 0, OM_PAGE_SIZE);
+        int k = om_kt_install(ssa, p, 1, st->bounce);
+        if (k) {
+            om_mig_why(s, k > 0 ? "the host populated a pending page behind the enclave's back, page"
+                                : "the host failed to install a page, page", r->page);
+            return OM_MIGERR_INTEGRITY;
+        }
+    }
+    __atomic_add_fetch(&s->installed, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Installs records of stream i until its end marker of this phase (1: the
+ * switchover, 2: the end of post-copy), which must account for exactly the
+ * records that arrived. */
+static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i, uint32_t phase)
 {
     struct om_mig_stream *st = &s->st[i];
     for (;;) {
@@ -118,7 +190,17 @@ static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
             om_mig_why(s, "unexpected frame type", f.type);
             return OM_MIGERR_PROTOCOL;
         }
-        if (r.rtype == OM_REC_PAGE) {
+        if (phase == 2 && (r.rtype == OM_REC_PAGE || r.rtype == OM_REC_PAGE_ZERO)) {
+            if ((rc = install_pending(ssa, s, st, &r)))
+                return rc;
+            continue;
+        }
+        if (phase == 1 && i == 0 && r.rtype == OM_REC_RUNTIME) {
+            if ((rc = take_pending_chunk(s, st, &r)))
+                return rc;
+            continue;
+        }
+        if (phase == 1 && r.rtype == OM_REC_PAGE) {
             uint64_t addr = om_trt_layout.base + r.page * OM_PAGE_SIZE;
             if (r.ct_len != OM_PAGE_SIZE || r.page >= om_trt_layout.size / OM_PAGE_SIZE ||
                 !om_page_restorable(addr)) {
@@ -144,7 +226,8 @@ static int receive_stream(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
             st->pages++;
             continue;
         }
-        if (r.rtype != OM_REC_MANIFEST || r.page != (OM_MIG_END_PAGE | i) || r.ct_len != sizeof(struct om_mig_end)) {
+        if (r.rtype != OM_REC_MANIFEST || r.page != (OM_MIG_END_PAGE | i) || r.version != phase ||
+            r.ct_len != sizeof(struct om_mig_end)) {
             om_mig_why(s, "unexpected record type", r.rtype);
             return OM_MIGERR_PROTOCOL;
         }
@@ -182,8 +265,18 @@ static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
             return OM_MIGERR_INTEGRITY;
         pages += s->st[i].pages;
     }
-    if (pages != m.pages)
+    if (pages != m.pages || m.strategy != s->strategy)
         return OM_MIGERR_INTEGRITY;
+    if (is_post(s)) {
+        uint8_t h[32];
+        uint64_t w = (om_track_pages() + 63) / 64, *pend = om_track_bitmap(OM_BM_PENDING);
+        if (om_track_pages() % 64 && pend[w - 1] >> (om_track_pages() % 64))
+            return OM_MIGERR_INTEGRITY;
+        om_mig_bm_hash(h);
+        if (om_bm_count(pend, w) != m.pending || memcmp(h, m.pending_hash, 32))
+            return OM_MIGERR_INTEGRITY;
+        s->pending = m.pending;
+    }
     br_sha256_context hc;
     br_sha256_init(&hc);
     br_sha256_update(&hc, &m, sizeof(m));
@@ -192,6 +285,15 @@ static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     s->args.pages_sent = m.pages;
     s->args.zero_pages = m.zero_pages;
     return 0;
+}
+
+static void prefault(struct om_ssa *ssa, uint64_t first, uint64_t end)
+{
+    struct om_ocall *oc = om_oc_begin(ssa, OM_OC_MIG);
+    oc->a[0] = OM_MIG_PREFAULT;
+    oc->a[1] = (int64_t)(om_trt_layout.base + first * OM_PAGE_SIZE);
+    oc->a[2] = (int64_t)((end - first) * OM_PAGE_SIZE);
+    om_oc_call(ssa, oc); /* advice: a failure only costs time */
 }
 
 /* Backs the announced page runs with memory, then tells the source to stop
@@ -205,20 +307,44 @@ static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
     if (rc)
         return rc;
     if (f.type != OM_MSG_RECORD || om_record_decode(&f, &r) || r.stream_id != 0 || r.rtype != OM_REC_RUNTIME ||
-        r.page != 0 || r.ct_len > sizeof(s->runs) || r.ct_len % sizeof(s->runs[0]))
+        r.page != 0 || r.ct_len > sizeof(s->runs) || r.ct_len % sizeof(s->runs[0]) || !r.ct_len)
         return OM_MIGERR_PROTOCOL;
     if (om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, r.ct_len, s->runs, r.tag))
         return OM_MIGERR_INTEGRITY;
-    uint64_t total = om_trt_layout.size / OM_PAGE_SIZE;
-    for (size_t i = 0; i < r.ct_len / sizeof(s->runs[0]); i++) {
+    struct om_mig_plan plan;
+    memcpy(&plan, &s->runs[0], sizeof(plan));
+    if (plan.strategy != s->strategy || plan.track_pages != om_track_pages() ||
+        (plan.strategy != OM_STRATEGY_STOP_COPY && plan.tracker != OM_TRACKER_COMPILER &&
+         plan.tracker != OM_TRACKER_KERNEL))
+        return OM_MIGERR_PROTOCOL;
+    s->tracker = plan.tracker;
+    if (is_post(s) && s->tracker == OM_TRACKER_COMPILER && !(om_cc_compiled() & OM_CC_ACCESS)) {
+        om_mig_why(s, "this image has no access checks for post-copy (omcc --track); tracker", s->tracker);
+        return OM_MIGERR_REFUSED;
+    }
+    if (is_post(s) && s->tracker == OM_TRACKER_KERNEL && !om_kt_available(ssa)) {
+        om_mig_why(s, "this host has no userfaultfd for post-copy; tracker", s->tracker);
+        return OM_MIGERR_REFUSED;
+    }
+    /* Pages the kernel tracker will fault in must stay unpopulated. */
+    uint64_t total = om_trt_layout.size / OM_PAGE_SIZE, skip_lo = 0, skip_hi = 0;
+    if (is_post(s) && s->tracker == OM_TRACKER_KERNEL) {
+        skip_lo = (om_track_lo() - om_trt_layout.base) / OM_PAGE_SIZE;
+        skip_hi = skip_lo + om_track_pages();
+    }
+    for (size_t i = 1; i < r.ct_len / sizeof(s->runs[0]); i++) {
         struct om_page_run run = s->runs[i];
         if (run.first >= total || run.count > total - run.first)
             return OM_MIGERR_PROTOCOL;
-        struct om_ocall *oc = om_oc_begin(ssa, OM_OC_MIG);
-        oc->a[0] = OM_MIG_PREFAULT;
-        oc->a[1] = (int64_t)(om_trt_layout.base + run.first * OM_PAGE_SIZE);
-        oc->a[2] = (int64_t)(run.count * OM_PAGE_SIZE);
-        om_oc_call(ssa, oc); /* advice: a failure only costs time */
+        uint64_t a = run.first, b = run.first + run.count;
+        if (a < skip_hi && b > skip_lo) {
+            if (a < skip_lo)
+                prefault(ssa, a, skip_lo);
+            if (b > skip_hi)
+                prefault(ssa, skip_hi, b);
+            continue;
+        }
+        prefault(ssa, a, b);
     }
     struct om_ping pong = { .token = 1 };
     uint8_t buf[OM_PING_FRAME];
@@ -299,16 +425,129 @@ static int restore(struct om_ssa *ssa, struct om_mig_session *s)
     return resume_threads(ssa);
 }
 
+/* Waits until every worker has finished the given phase of its stream. */
+static int wait_streams(struct om_ssa *ssa, struct om_mig_session *s, uint64_t phase)
+{
+    for (uint32_t i = 1; i < s->nstreams; i++) {
+        while (__atomic_load_n(&s->st[i].ack_seq, __ATOMIC_ACQUIRE) < phase) {
+            if (__atomic_load_n(&s->phase, __ATOMIC_ACQUIRE) == MIG_ABORTED)
+                return s->error ? (int)s->error : OM_MIGERR_INTERNAL;
+            om_mig_sleep_us(ssa, 100);
+        }
+    }
+    return 0;
+}
+
 static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
 {
     int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
     if (!rc)
-        rc = receive_stream(ssa, s, i);
+        rc = receive_stream(ssa, s, i, 1);
+    __atomic_store_n(&s->st[i].ack_seq, 1, __ATOMIC_RELEASE);
+    if (!rc && is_post(s)) {
+        rc = om_mig_wait_phase(ssa, s, MIG_PUSH);
+        if (!rc)
+            rc = receive_stream(ssa, s, i, 2);
+        __atomic_store_n(&s->st[i].ack_seq, 2, __ATOMIC_RELEASE);
+    }
     if (rc) {
         s->st[i].error = rc;
         om_mig_fail(s, rc);
     }
     __atomic_store_n(&s->st[i].done, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* Post-copy: turns pages the threads wait for into PAGE_REQs on stream 0
+ * (the coordinator only reads that stream meanwhile). */
+static int64_t requester(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    static uint64_t pages[OM_PAGE_REQ_MAX];
+    int p;
+    while ((p = __atomic_load_n(&s->phase, __ATOMIC_ACQUIRE)) != MIG_PUSH) {
+        if (p == MIG_ABORTED || p == MIG_DONE)
+            return 0;
+        om_mig_sleep_us(ssa, 200);
+    }
+    uint64_t lo = (om_track_lo() - om_trt_layout.base) / OM_PAGE_SIZE;
+    while (__atomic_load_n(&s->phase, __ATOMIC_ACQUIRE) == MIG_PUSH) {
+        int64_t n = s->tracker == OM_TRACKER_COMPILER ? (int64_t)om_cc_wanted(pages, OM_PAGE_REQ_MAX)
+                                                      : om_kt_wanted(ssa, pages, OM_PAGE_REQ_MAX, 5);
+        if (n <= 0) {
+            if (s->tracker == OM_TRACKER_COMPILER)
+                om_mig_sleep_us(ssa, 20);
+            continue;
+        }
+        struct om_page_req q = { .count = (uint16_t)n };
+        for (int64_t i = 0; i < n; i++)
+            q.pages[i] = lo + pages[i];
+        uint8_t buf[OM_PAGE_REQ_FRAME_MAX];
+        size_t len;
+        if (om_page_req_encode(&q, buf, sizeof(buf), &len) || om_mig_send(ssa, s->st[0].fd, buf, len))
+            return 0; /* the coordinator sees the broken stream too */
+        s->args.demand_pages += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int send_resumed(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_ping ping = { .token = s->args.t_resumed_ns };
+    uint8_t buf[OM_PING_FRAME];
+    size_t len;
+    if (om_ping_encode(OM_MSG_PING, &ping, buf, sizeof(buf), &len))
+        return OM_MIGERR_INTERNAL;
+    return om_mig_send(ssa, s->st[0].fd, buf, len);
+}
+
+/* Every pending page is in place: tell the source it may let go. */
+static int send_done(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_record_ack a = { .stream_id = 0, .counter = s->installed };
+    uint8_t msg[56];
+    memcpy(msg, s->mig_id, 16);
+    memcpy(msg + 16, s->manifest_hash, 32);
+    memcpy(msg + 48, &a.counter, 8);
+    om_mig_mac(s->keys.dst_to_src, "optmig-done-v1", msg, sizeof(msg), a.mac);
+    uint8_t buf[OM_RECORD_ACK_FRAME];
+    size_t len;
+    if (om_record_ack_encode(&a, buf, sizeof(buf), &len))
+        return OM_MIGERR_INTERNAL;
+    return om_mig_send(ssa, s->st[0].fd, buf, len);
+}
+
+static int absent_start(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    memset(om_track_bitmap(OM_BM_DONE), 0, (om_track_pages() + 63) / 64 * 8);
+    if (s->tracker == OM_TRACKER_COMPILER)
+        return om_cc_absent_start(om_track_bitmap(OM_BM_PENDING)) ? OM_MIGERR_INTERNAL : 0;
+    return om_kt_absent_start(ssa, om_track_bitmap(OM_BM_PENDING)) ? OM_MIGERR_INTERNAL : 0;
+}
+
+static void absent_stop(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    if (s->tracker == OM_TRACKER_COMPILER)
+        om_cc_absent_stop();
+    else
+        om_kt_absent_stop(ssa);
+}
+
+/* After switchover: receive until every pending page is installed. */
+static int finish_postcopy(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    __atomic_store_n(&s->phase, MIG_PUSH, __ATOMIC_RELEASE);
+    int rc = receive_stream(ssa, s, 0, 2);
+    if (!rc)
+        rc = wait_streams(ssa, s, 2);
+    if (!rc && __atomic_load_n(&s->installed, __ATOMIC_ACQUIRE) != s->pending) {
+        om_mig_why(s, "post-copy ended with pages missing:", s->pending - s->installed);
+        rc = OM_MIGERR_INTEGRITY;
+    }
+    __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE); /* the requester stops */
+    if (!rc)
+        rc = send_done(ssa, s);
+    if (!rc)
+        absent_stop(ssa, s);
     return rc;
 }
 
@@ -334,14 +573,25 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
     __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
-    if ((rc = receive_stream(ssa, s, 0)) || (rc = om_mig_wait_workers(ssa, s)) || (rc = verify_manifest(ssa, s)) ||
+    if ((rc = receive_stream(ssa, s, 0, 1)) || (rc = wait_streams(ssa, s, 1)) || (rc = verify_manifest(ssa, s)) ||
         (rc = commit(ssa, s)))
         goto fail;
-    om_wipe(&s->keys, sizeof(s->keys));
+    om_cc_arrived();
+    if (is_post(s) && (rc = absent_start(ssa, s))) {
+        why = "cannot track the pages still to come";
+        goto fail;
+    }
     if ((rc = restore(ssa, s))) {
         why = "restoring threads or host resources failed after switchover";
         goto fail;
     }
+    send_resumed(ssa, s);
+    if (is_post(s) && (rc = finish_postcopy(ssa, s))) {
+        why = s->why[0] ? s->why : "post-copy interrupted: threads that need a missing page wait";
+        goto fail;
+    }
+    om_wipe(&s->keys, sizeof(s->keys));
+    om_mig_join_workers(ssa, s);
     for (uint32_t i = 0; i < s->nstreams; i++)
         s->args.bytes_sent += s->st[i].pages * (OM_RECORD_PREFIX + OM_PAGE_SIZE);
     __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
@@ -361,9 +611,13 @@ fail:
 int64_t om_mig_in(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
 {
     struct om_mig_session *s = om_mig_session();
+    if (slot == OM_MIG_REQUESTER_SLOT)
+        return requester(ssa, s);
     if (slot)
         return worker(ssa, s, slot);
-    if (om_mig_session_begin(s, hp))
+    if (om_mig_session_begin(s, hp)) {
+        om_mig_fail(s, OM_MIGERR_INTERNAL);
         return OM_MIGERR_INTERNAL;
+    }
     return coordinator(ssa, s, hp);
 }

@@ -1,102 +1,13 @@
-/* The source end: attest, quiesce, seal every state page across N streams,
- * prove completeness with a manifest, and give the enclave up only when the
+/* The source end: attest, announce the plan, then move the state by the
+ * chosen strategy (stop-and-copy, pre-copy rounds, post-copy, hybrid), prove
+ * completeness with a manifest, and give the enclave up only when the
  * destination has verified it. Before that, any failure resumes the threads. */
 #include "mig_common.h"
+#include "mig_send.h"
+#include "track.h"
+#include "heap.h"
 #include <errno.h>
 #include <string.h>
-
-#define PARTITION_PAGES 64
-
-static int page_is_zero(const uint64_t *p)
-{
-    uint64_t acc = 0;
-    for (size_t i = 0; i < OM_PAGE_SIZE / 8; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
-/* Seals one record into the stream's enclave buffer (flushing as needed). */
-static int put_record(struct om_ssa *ssa, struct om_mig_stream *st, uint32_t sid, uint8_t type,
-                      uint64_t page, uint64_t version, const void *pt, uint32_t len)
-{
-    if (st->have + OM_RECORD_PREFIX + len > OM_MIG_BUF) {
-        int rc = om_mig_send(ssa, st->fd, st->buf, st->have);
-        if (rc)
-            return rc;
-        st->have = 0;
-    }
-    uint8_t *frame = st->buf + st->have;
-    struct om_record r = { .rtype = type, .stream_id = sid, .page = page, .version = version, .ct_len = len };
-    /* Sealed inside the enclave, then copied out whole: the host never holds
-     * ciphertext the tag was computed over while it can still change it. */
-    if (om_seal(&st->sealer, type, page, version, pt, len, frame + OM_RECORD_PREFIX, r.tag, &r.counter) ||
-        om_record_encode_prefix(&r, frame))
-        return OM_MIGERR_INTERNAL;
-    st->have += OM_RECORD_PREFIX + len;
-    if (type == OM_REC_PAGE) {
-        om_mig_hash_record(st, page, version, r.tag);
-        st->records++;
-    }
-    return 0;
-}
-
-static int send_end(struct om_ssa *ssa, struct om_mig_stream *st, uint32_t sid)
-{
-    struct om_mig_end e = { .records = st->records };
-    om_mig_hash_out(st, e.hash);
-    int rc = put_record(ssa, st, sid, OM_REC_MANIFEST, OM_MIG_END_PAGE | sid, 0, &e, sizeof(e));
-    if (!rc)
-        rc = om_mig_send(ssa, st->fd, st->buf, st->have);
-    st->have = 0;
-    return rc;
-}
-
-/* Worker i's share: every nstreams-th run of PARTITION_PAGES state pages. */
-static int send_partition(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
-{
-    struct om_mig_stream *st = &s->st[i];
-    struct om_page_iter it;
-    uint64_t ordinal = 0, a;
-    /* The buffer now stages outgoing records; the peer sent nothing since its
-     * HELLO_REPLY was parsed from it. */
-    st->have = st->off = 0;
-    om_pages_begin(&it);
-    while ((a = om_pages_next(&it))) {
-        if ((ordinal++ / PARTITION_PAGES) % s->nstreams != i)
-            continue;
-        if (__atomic_load_n(&s->phase, __ATOMIC_RELAXED) == MIG_ABORTED)
-            return OM_MIGERR_INTERNAL;
-        /* A zero page need not be sent where the destination's memory starts
-         * zero (heap, mmap area); image data and the stack start otherwise. */
-        if (om_page_starts_zero(a) && page_is_zero((const uint64_t *)a)) {
-            st->zero_pages++;
-            continue;
-        }
-        int rc = put_record(ssa, st, i, OM_REC_PAGE, (a - om_trt_layout.base) / OM_PAGE_SIZE, 1,
-                            (const void *)a, OM_PAGE_SIZE);
-        if (rc)
-            return rc;
-        st->pages++;
-        st->bytes += OM_RECORD_PREFIX + OM_PAGE_SIZE;
-    }
-    return send_end(ssa, st, i);
-}
-
-static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
-{
-    struct om_mig_stream *st = &s->st[i];
-    /* A stream needs no handshake of its own: its records are sealed with its
-     * id in nonce and associated data, so a misrouted stream fails to open. */
-    int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
-    if (!rc)
-        rc = send_partition(ssa, s, i);
-    if (rc) {
-        st->error = rc;
-        om_mig_fail(s, rc);
-    }
-    __atomic_store_n(&st->done, 1, __ATOMIC_RELEASE);
-    return rc;
-}
 
 static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **why)
 {
@@ -121,7 +32,7 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
     memcpy(s->meas_self, q.measurement, 32);
     h.version = OM_PROTO_VERSION;
     h.role = OM_ROLE_MIGRATE;
-    h.strategy = OM_STRATEGY_STOP_COPY;
+    h.strategy = (uint8_t)s->strategy;
     h.nstreams = (uint8_t)s->nstreams;
     memcpy(h.mig_id, s->mig_id, 16);
     h.layout.base = om_trt_layout.base;
@@ -190,30 +101,32 @@ out:
     return rc;
 }
 
-/* Announces where the state lies (runs of pages) and waits until the
- * destination has memory behind them: population is slow on a VM, and done
- * here it is not downtime. The set may still grow before the stop; it is
- * only a hint. */
+/* Announces the plan and where the state lies (runs of pages), and waits
+ * until the destination has memory behind them: population is slow on a
+ * VM, and done here it is not downtime. The runs are only a hint. */
 static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
 {
     struct om_page_iter it;
     uint64_t a, n = 0;
-    om_pages_begin(&it);
+    const uint64_t max_runs = OM_MIG_MAX_RUNS - 1; /* one slot holds the plan */
+    struct om_page_run *runs = s->runs + 1;
+    om_pages_begin(&it, 0);
     while ((a = om_pages_next(&it))) {
         uint64_t p = (a - om_trt_layout.base) / OM_PAGE_SIZE;
-        if (n && s->runs[n - 1].first + s->runs[n - 1].count == p)
-            s->runs[n - 1].count++;
-        else if (n < OM_MIG_MAX_RUNS)
-            s->runs[n++] = (struct om_page_run){ p, 1 };
+        if (n && runs[n - 1].first + runs[n - 1].count == p)
+            runs[n - 1].count++;
+        else if (n < max_runs)
+            runs[n++] = (struct om_page_run){ p, 1 };
         else
-            s->runs[n - 1].count = p + 1 - s->runs[n - 1].first; /* out of runs: bridge the gap */
+            runs[n - 1].count = p + 1 - runs[n - 1].first; /* out of runs: bridge the gap */
     }
+    struct om_mig_plan plan = { .strategy = s->strategy, .tracker = s->tracker, .track_pages = om_track_pages() };
+    _Static_assert(sizeof(plan) == sizeof(s->runs[0]), "the plan fills one run slot");
+    memcpy(&s->runs[0], &plan, sizeof(plan));
     struct om_mig_stream *st = &s->st[0];
-    st->have = st->off = 0;
-    int rc = put_record(ssa, st, 0, OM_REC_RUNTIME, 0, 0, s->runs, (uint32_t)(n * sizeof(s->runs[0])));
+    int rc = om_put_record(ssa, st, 0, OM_REC_RUNTIME, 0, 0, s->runs, (uint32_t)((n + 1) * sizeof(s->runs[0])));
     if (!rc)
-        rc = om_mig_send(ssa, st->fd, st->buf, st->have);
-    st->have = 0;
+        rc = om_flush(ssa, st);
     if (rc)
         return rc;
     struct om_frame f;
@@ -229,7 +142,11 @@ static int send_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     struct om_mig_manifest m;
     memset(&m, 0, sizeof(m));
     m.nstreams = s->nstreams;
+    m.strategy = s->strategy;
     m.t_quiesced_ns = s->args.t_quiesced_ns;
+    m.pending = s->pending;
+    if (s->pending)
+        om_mig_bm_hash(m.pending_hash);
     for (uint32_t i = 0; i < s->nstreams; i++) {
         m.pages += s->st[i].pages;
         m.zero_pages += s->st[i].zero_pages;
@@ -242,11 +159,8 @@ static int send_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     br_sha256_out(&hc, s->manifest_hash);
     s->args.pages_sent = m.pages;
     s->args.zero_pages = m.zero_pages;
-    int rc = put_record(ssa, &s->st[0], 0, OM_REC_MANIFEST, OM_MIG_MANIFEST_PAGE, 0, &m, sizeof(m));
-    if (!rc)
-        rc = om_mig_send(ssa, s->st[0].fd, s->st[0].buf, s->st[0].have);
-    s->st[0].have = 0;
-    return rc;
+    int rc = om_put_record(ssa, &s->st[0], 0, OM_REC_MANIFEST, OM_MIG_MANIFEST_PAGE, 0, &m, sizeof(m));
+    return rc ? rc : om_flush(ssa, &s->st[0]);
 }
 
 /* Waits for the destination's COMMIT; only a valid one gives the enclave up. */
@@ -283,6 +197,17 @@ static int send_go(struct om_ssa *ssa, struct om_mig_session *s)
     return om_mig_send(ssa, s->st[0].fd, buf, len);
 }
 
+/* The destination says when its threads ran again (its clock; both ends of
+ * a test share one). */
+static void await_resumed(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    struct om_frame f;
+    struct om_ping p;
+    if (!om_mig_next_frame(ssa, &s->st[0], &f, s->args.timeout_ms) && f.type == OM_MSG_PING &&
+        !om_ping_decode(OM_MSG_PING, &f, &p))
+        s->args.t_resumed_ns = p.token;
+}
+
 static void wipe_session(struct om_mig_session *s)
 {
     om_wipe(&s->keys, sizeof(s->keys));
@@ -290,10 +215,140 @@ static void wipe_session(struct om_mig_session *s)
         om_sealer_wipe(&s->st[i].sealer);
 }
 
+/* What the compiler tracker must have compiled in for a strategy: dirty
+ * marks at the source's pre-copy, access checks at a post-copy destination. */
+static uint32_t cc_needs(uint32_t strategy)
+{
+    switch (strategy) {
+    case OM_STRATEGY_PRECOPY: return OM_CC_DIRTY;
+    case OM_STRATEGY_POSTCOPY: return OM_CC_ACCESS;
+    case OM_STRATEGY_HYBRID: return OM_CC_DIRTY | OM_CC_ACCESS;
+    default: return 0;
+    }
+}
+
+static int tracking_start(struct om_ssa *ssa, struct om_mig_session *s, const char **why)
+{
+    if (s->strategy == OM_STRATEGY_STOP_COPY)
+        return 0;
+    if (!om_track_pages()) {
+        *why = "the heap is too small for live migration; use --strategy stop-and-copy";
+        return OM_MIGERR_REFUSED;
+    }
+    uint32_t need = cc_needs(s->strategy);
+    if (s->tracker == OM_TRACKER_COMPILER) {
+        if ((om_cc_compiled() & need) != need) {
+            *why = "this image was not built with the compiler tracker this strategy needs "
+                   "(omcc --track); use --tracker kernel";
+            return OM_MIGERR_REFUSED;
+        }
+        if (need & OM_CC_DIRTY)
+            return om_cc_dirty_start(ssa, 10000) ? OM_MIGERR_QUIESCE : 0;
+        return 0;
+    }
+    if (!om_kt_available(ssa)) {
+        *why = "the host has no userfaultfd write-protect tracking; use --tracker compiler";
+        return OM_MIGERR_REFUSED;
+    }
+    if (need & OM_CC_DIRTY)
+        return om_kt_dirty_start(ssa) ? OM_MIGERR_INTERNAL : 0;
+    return 0;
+}
+
+static int64_t collect(struct om_ssa *ssa, struct om_mig_session *s, uint64_t *bm)
+{
+    if (s->tracker == OM_TRACKER_COMPILER)
+        return (int64_t)om_cc_dirty_collect(bm);
+    return om_kt_dirty_collect(ssa, bm);
+}
+
+static void tracking_stop(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    if (s->strategy == OM_STRATEGY_STOP_COPY || s->strategy == OM_STRATEGY_POSTCOPY)
+        return;
+    if (s->tracker == OM_TRACKER_COMPILER)
+        om_cc_dirty_stop();
+    else
+        om_kt_dirty_stop(ssa);
+}
+
+static uint64_t words(void) { return (om_track_pages() + 63) / 64; }
+
+/* The used heap pages as they stand (the allocator's high-water set). */
+static void used_into(uint64_t *bm)
+{
+    size_t n;
+    const uint64_t *used = om_heap_used_bitmap(&n);
+    uint64_t w = words(), uw = used ? (n + 63) / 64 : 0;
+    for (uint64_t i = 0; i < w; i++)
+        bm[i] = i < uw ? used[i] : 0;
+}
+
+/* Pre-copy rounds while the enclave runs, until what is left would fit in
+ * the downtime budget at the link's rate, the round cap, or the rounds stop
+ * shrinking (writes outpace the link: stop and copy the rest). */
+static int precopy_rounds(struct om_ssa *ssa, struct om_mig_session *s)
+{
+    uint64_t *round = om_track_bitmap(OM_BM_ROUND), w = words();
+    uint64_t cap = s->args.max_rounds ? s->args.max_rounds : (s->strategy == OM_STRATEGY_HYBRID ? 1 : 30);
+    uint64_t budget_ns = (uint64_t)(s->args.max_downtime_ms ? s->args.max_downtime_ms : 300) * 1000000ull;
+    uint64_t prev = ~0ull, grew = 0;
+    used_into(round);
+    for (uint32_t r = 1;; r++) {
+        uint64_t bytes0 = 0, bytes1 = 0, t0 = om_mig_now_ns(ssa);
+        for (uint32_t i = 0; i < s->nstreams; i++)
+            bytes0 += s->st[i].bytes;
+        s->version = r;
+        int rc = om_mig_command(ssa, s, MIG_CMD_HEAP);
+        if (rc)
+            return rc;
+        uint64_t dt = om_mig_now_ns(ssa) - t0;
+        for (uint32_t i = 0; i < s->nstreams; i++)
+            bytes1 += s->st[i].bytes;
+        s->args.rounds = r;
+        memset(round, 0, w * 8);
+        int64_t dirty = collect(ssa, s, round);
+        if (dirty < 0)
+            return (int)dirty;
+        /* Bytes per second: the user's figure for the link, or what this
+         * round achieved (the sealing rate bounds it too). */
+        uint64_t rate = s->args.bandwidth_bps ? s->args.bandwidth_bps / 8
+                        : dt ? (bytes1 - bytes0) * 1000000000ull / dt : 0;
+        uint64_t need_ns = rate ? (uint64_t)dirty * OM_PAGE_SIZE * 1000000000ull / rate : ~0ull;
+        if (need_ns <= budget_ns || r >= cap)
+            return 0;
+        grew = (uint64_t)dirty >= prev ? grew + 1 : 0;
+        if (grew >= 2)
+            return 0;
+        prev = (uint64_t)dirty;
+    }
+}
+
+/* Stopped: the heap pages still to send are those dirtied since their last
+ * copy and those used but never sent. */
+static void final_heap_set(uint64_t *out, int fresh)
+{
+    uint64_t *sent = om_track_bitmap(OM_BM_SENT), w = words();
+    size_t n;
+    const uint64_t *used = om_heap_used_bitmap(&n);
+    uint64_t uw = used ? (n + 63) / 64 : 0;
+    for (uint64_t i = 0; i < w; i++) {
+        uint64_t u = i < uw ? used[i] : 0;
+        out[i] = (fresh ? 0 : out[i]) | (u & ~sent[i]);
+    }
+}
+
 static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
 {
     const char *why = NULL;
-    int quiesced = 0, rc;
+    int quiesced = 0, tracking = 0, rc;
+    int live = s->strategy != OM_STRATEGY_STOP_COPY;
+    int post = s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID;
+    if (post && s->nstreams < 2) {
+        why = "post-copy needs at least 2 streams (one answers page requests)";
+        rc = OM_MIGERR_REFUSED;
+        goto fail;
+    }
     if ((rc = handshake(ssa, s, &why)))
         goto fail;
     for (uint32_t i = 0; i < s->nstreams; i++) {
@@ -308,27 +363,77 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         why = "the destination did not get ready";
         goto fail;
     }
+    if (live)
+        memset(om_track_bitmap(OM_BM_SENT), 0, words() * 8);
+    if ((rc = tracking_start(ssa, s, &why)))
+        goto fail;
+    tracking = 1;
+    __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
+    if (s->strategy == OM_STRATEGY_PRECOPY || s->strategy == OM_STRATEGY_HYBRID) {
+        if ((rc = precopy_rounds(ssa, s)))
+            goto fail;
+    }
     quiesced = 1;
     if ((rc = om_mig_quiesce(ssa, 10000))) /* downtime starts when the last thread parks */
         goto fail;
     s->args.t_quiesced_ns = om_mig_now_ns(ssa);
     if ((rc = om_fd_capture(ssa)))
         goto fail;
-    __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
-    if ((rc = send_partition(ssa, s, 0)) || (rc = om_mig_wait_workers(ssa, s)) ||
-        (rc = send_manifest(ssa, s)) || (rc = await_commit(ssa, s)))
+    uint32_t cmd = MIG_CMD_STATE | MIG_CMD_END;
+    if (live) {
+        uint64_t *set = om_track_bitmap(post ? OM_BM_PENDING : OM_BM_ROUND);
+        if (s->strategy == OM_STRATEGY_HYBRID || s->strategy == OM_STRATEGY_PRECOPY) {
+            /* What the last round collected is not sent yet: keep it. */
+            if (post)
+                memcpy(set, om_track_bitmap(OM_BM_ROUND), words() * 8);
+            int64_t d = collect(ssa, s, set);
+            if (d < 0) {
+                rc = (int)d;
+                goto fail;
+            }
+        }
+        final_heap_set(set, s->strategy == OM_STRATEGY_POSTCOPY);
+        tracking_stop(ssa, s);
+        tracking = 0;
+        if (post) {
+            s->pending = om_bm_count(set, words());
+            memset(om_track_bitmap(OM_BM_DONE), 0, words() * 8);
+            if ((rc = om_mig_send_pending(ssa, s)))
+                goto fail;
+        } else {
+            cmd |= MIG_CMD_HEAP;
+            s->version++;
+        }
+    }
+    s->phase_no = 1;
+    uint64_t before = 0;
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        before += s->st[i].pages;
+    if ((rc = om_mig_command(ssa, s, cmd)) || (rc = send_manifest(ssa, s)) || (rc = await_commit(ssa, s)))
         goto fail;
+    s->args.final_pages = s->args.pages_sent - before;
     /* Switchover: from here this copy never runs again, whatever happens. */
     om_priv.dead = 1;
+    s->args.t_switched_ns = om_mig_now_ns(ssa);
     om_fd_release(ssa);
     rc = send_go(ssa, s);
+    if (!rc)
+        await_resumed(ssa, s);
+    if (!rc && post)
+        rc = om_mig_serve_postcopy(ssa, s);
+    om_mig_command(ssa, s, MIG_CMD_QUIT);
     for (uint32_t i = 0; i < s->nstreams; i++)
         s->args.bytes_sent += s->st[i].bytes;
     wipe_session(s);
     __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
-    om_mig_report(s, hp, 0, rc ? "switched over; the final acknowledgement may not have arrived" : NULL);
-    return 0;
+    om_mig_report(s, hp, post ? rc : 0,
+                  rc ? (post ? "post-copy interrupted after switchover: pages were not all delivered"
+                             : "switched over; the final acknowledgement may not have arrived")
+                     : NULL);
+    return post ? rc : 0;
 fail:
+    if (tracking)
+        tracking_stop(ssa, s);
     om_mig_fail(s, rc);
     om_mig_send_abort(ssa, s, OM_ABORT_INTERNAL, why ? why : om_mig_strerror(rc));
     om_mig_join_workers(ssa, s);
@@ -344,8 +449,16 @@ int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
 {
     struct om_mig_session *s = om_mig_session();
     if (slot)
-        return worker(ssa, s, slot);
+        return om_mig_send_worker(ssa, s, slot);
     if (om_mig_session_begin(s, hp))
         return OM_MIGERR_INTERNAL;
+    s->strategy = s->args.strategy ? s->args.strategy : OM_STRATEGY_STOP_COPY;
+    s->tracker = s->args.tracker;
+    if (!s->tracker) {
+        /* auto: the compiler tracker when the image carries what the
+         * strategy needs (it costs no faults), else the kernel's. */
+        uint32_t need = cc_needs(s->strategy);
+        s->tracker = (om_cc_compiled() & need) == need ? OM_TRACKER_COMPILER : OM_TRACKER_KERNEL;
+    }
     return coordinator(ssa, s, hp);
 }

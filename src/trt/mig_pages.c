@@ -3,6 +3,7 @@
  * allocator ever handed out, and the used, readable pages of the mmap area. */
 #include "heap.h"
 #include "mig.h"
+#include "track.h"
 #include <elf.h>
 
 extern const char __ehdr_start[];
@@ -37,8 +38,9 @@ static int image_rw(uint64_t a)
     return 0;
 }
 
-void om_pages_begin(struct om_page_iter *it)
+void om_pages_begin(struct om_page_iter *it, int skip_heap)
 {
+    it->skip_heap = skip_heap;
     it->region = R_IMAGE;
     it->addr = om_trt_layout.image_lo;
     it->end = om_trt_layout.image_hi;
@@ -72,7 +74,7 @@ uint64_t om_pages_next(struct om_page_iter *it)
         }
         switch (++it->region) {
         case R_STACK: it->addr = l->stack_lo; it->end = l->stack_hi; break;
-        case R_HEAP: it->addr = l->heap_lo; it->end = l->heap_hi; break;
+        case R_HEAP: it->addr = l->heap_lo; it->end = it->skip_heap ? l->heap_lo : l->heap_hi; break;
         case R_MMAP: it->addr = l->mmap_lo; it->end = l->mmap_hi; break;
         default: return 0;
         }
@@ -88,7 +90,7 @@ int om_page_starts_zero(uint64_t a)
 int om_page_restorable(uint64_t a)
 {
     const struct om_layout *l = &om_trt_layout;
-    if (a % OM_PAGE_SIZE || excluded(a))
+    if (a % OM_PAGE_SIZE || excluded(a) || om_track_is_meta(a))
         return 0;
     return (a >= l->image_lo && a < l->image_hi && image_rw(a)) || (a >= l->stack_lo && a < l->stack_hi) ||
            (a >= l->heap_lo && a < l->heap_hi) || (a >= l->mmap_lo && a < l->mmap_hi);

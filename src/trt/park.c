@@ -2,9 +2,12 @@
  * kinds of safepoint and leaves a complete context in its slot:
  *   - after a trapped syscall (an interrupted one is rewound to re-issue it),
  *   - at an asynchronous exit (AEX) while running enclave code,
- *   - inside the direct OCALL path (a setjmp-style context in the runtime).
+ *   - inside the direct OCALL path (a setjmp-style context in the runtime),
+ *     which is also where __om_safepoint parks pass-built code (track_cc.c);
+ *     such images never park at an AEX.
  * A parked thread waits in the host; if the migration aborts it resumes here,
  * and if it commits, the destination resumes the saved context. */
+#include "cc_rt.h"
 #include "trt.h"
 #include <errno.h>
 #include <string.h>
@@ -67,6 +70,10 @@ void om_park_after_trap(struct om_ssa *ssa, int64_t nr, int interrupted)
 void om_park_aex(struct om_ssa *ssa)
 {
     if (!om_trt.quiesce || om_thread_is_ecall(ssa->slot))
+        return;
+    /* Pass-built code may sit between a store and its mark, or a check and
+     * its access: it runs on to its next poll (__om_safepoint) instead. */
+    if (om_cc_compiled() & OM_CC_POLLS)
         return;
     struct om_tcs *t = om_tcs_self(ssa);
     if (t->in_runtime)

@@ -205,6 +205,35 @@ compile-error)
     expect_refused "undeclared" img "$omcc" -o img bad.c
     expect_refused "undeclared" bad.o "$omcc" -c bad.c
     ;;
+track-option)
+    # om_cc_modes holds one record 0x4f4dXXXX per pass-built module (XXXX:
+    # bit 0 dirty, 1 access, 2 polls) beside the runtime's zero anchor.
+    hello
+    modes() { readelf -x om_cc_modes "$1" | grep -Eo '0x[0-9a-f]+ +[0-9a-f ]+' | cut -d' ' -f2- | tr -d ' \n'; }
+    for t in all:07004d4f dirty:05004d4f access:06004d4f none:04004d4f; do
+        expect_ok "$omcc" -O2 --track="${t%%:*}" -o img hello.c
+        runs img "hello, enclave"
+        modes img | grep -q "${t#*:}" || { readelf -x om_cc_modes img; fail "--track=${t%%:*}: no record ${t#*:}"; }
+    done
+    expect_ok "$omcc" -O2 -v -o img hello.c
+    grep -q -- "-fpass-plugin=.*OptMigPass.so" err.txt || { cat err.txt; fail "the pass is not loaded by default"; }
+    grep -q -- "-optmig-track=dirty+access" err.txt || fail "default is not --track=all"
+    expect_ok "$omcc" -O2 -v --track=none --no-polls -o img hello.c
+    grep -q -- "-fpass-plugin" err.txt && fail "--track=none --no-polls still loads the pass"
+    modes img | grep -q 4d4f && fail "--track=none --no-polls left a mode record"
+    runs img "hello, enclave"
+    ;;
+bad-track)
+    hello
+    expect_refused "bad value in '--track=bogus': expected --track=all, dirty, access or none" img \
+        "$omcc" --track=bogus -o img hello.c
+    expect_refused "bad value in '--track='" img "$omcc" --track= -o img hello.c
+    OMCC_RUNTIME_DIR=$work/nowhere
+    export OMCC_RUNTIME_DIR
+    expect_refused "compiler pass plugin not found: $work/nowhere/OptMigPass.so" hello.o "$omcc" -c hello.c
+    expect_ok "$omcc" --track=none --no-polls -c hello.c
+    unset OMCC_RUNTIME_DIR
+    ;;
 missing-runtime)
     hello
     OMCC_RUNTIME_DIR=$work/nowhere

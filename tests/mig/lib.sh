@@ -153,12 +153,14 @@ start_src() {
 }
 
 # migrate DIR NAME HOME NS TO ARGS...: optmig migrate --json -> DIR/mig.json,
+# with --strategy $MIG_STRATEGY (default stop-and-copy; ARGS may override),
 # DIR/mig.err, DIR/mig.rc ("STATUS SECONDS"), then parse_mig. May run in the
 # background: parse_mig DIR afterwards.
 migrate() {
   local d=$1 name=$2 home=$3 ns=$4 to=$5 t0=$SECONDS rc; shift 5
   (OPTMIG_HOME=$home OPTMIG_RUNDIR=$T/run run_in "$ns" timeout -k 5 "${MIG_LIMIT:-150}" \
-    "$OPTMIG" migrate "$name" --to "$to" --json "$@") >"$d/mig.json" 2>"$d/mig.err"
+    "$OPTMIG" migrate "$name" --to "$to" --json --strategy "${MIG_STRATEGY:-stop-and-copy}" "$@") \
+    >"$d/mig.json" 2>"$d/mig.err"
   rc=$?
   echo "$rc $((SECONDS - t0))" >"$d/mig.rc"
   parse_mig "$d"

@@ -3,8 +3,11 @@
 # random moment over loopback prints exactly what it prints unmigrated
 # (source's stdout + destination's stdout, timing lines filtered out).
 #   transparency.sh OPTMIG SAMPLEDIR RELAY memstress|ptrchase|1gib
+#   transparency.sh OPTMIG SAMPLEDIR RELAY live STRATEGY TRACKER memstress|ptrchase
 # memstress, ptrchase: 3 random moments each with --streams 1 and --streams 4.
 # 1gib: one migration of a 1 GiB memstress (--heap 2G), --streams 2.
+# live: precopy|postcopy|hybrid with the compiler or kernel tracker, at two
+# random moments (--streams 2 and 4) while two writer threads run.
 . "$(dirname "$0")/lib.sh"
 CASE=${1:?case}
 
@@ -18,7 +21,7 @@ one_migration() {
   wait_for "$d/src.out" "$wait_re" 120 "$SRC_PID" || fail "$tag: the source never got going"
   delay=$(rand_ms "$max_delay")
   rand_delay "$delay"
-  migrate "$d" "app-$tag" "$T/home" "" "127.0.0.1:$DEST_PORT" --streams "$streams"
+  migrate "$d" "app-$tag" "$T/home" "" "127.0.0.1:$DEST_PORT" --streams "$streams" ${LIVE_ARGS[@]+"${LIVE_ARGS[@]}"}
   note "$tag: streams $streams, migrated ${delay} ms after '$wait_re': $(cat "$d/mig.json")"
   [ "$MIG_RC" = 0 ] && [ "$MIG_RESULT" = ok ] || fail "$tag: migrate exit $MIG_RC, result '$MIG_RESULT': $(cat "$d/mig.err")"
   awk -v x="$MIG_DOWNTIME" 'BEGIN { exit !(x ~ /^[0-9]+(\.[0-9]+)?$/ && x + 0 > 0) }' ||
@@ -60,6 +63,21 @@ ptrchase)
   ARGS=(-s 1G -t 2 -i 120000 -P 5000)
   reference "$T/ref" 2G "$SAMPLES/memstress" "${ARGS[@]}"
   one_migration big 2 2G "$SAMPLES/memstress" '^memstress: iter 5000$' 800 "${ARGS[@]}"
+  ;;
+live)
+  MIG_STRATEGY=${2:?strategy} TRACKER=${3:?tracker} APP=${4:?app}
+  LIVE_ARGS=(--tracker "$TRACKER")
+  if [ "$APP" = memstress ]; then
+    ARGS=(-s 256M -t 2 -i 200000 -P 5000) RE='^memstress: iter 5000$'
+  else
+    ARGS=(-t 2 -i 600000 -P 25000) RE='^ptrchase: iter 25000$'
+  fi
+  reference "$T/ref" 1G "$SAMPLES/$APP" "${ARGS[@]}"
+  for streams in 2 4; do
+    one_migration "$MIG_STRATEGY-$TRACKER-s$streams" "$streams" 1G "$SAMPLES/$APP" "$RE" 1500 "${ARGS[@]}"
+    grep -q "\"tracker\":\"$TRACKER\"" "$T/$MIG_STRATEGY-$TRACKER-s$streams/mig.json" ||
+      fail "the migration did not use the $TRACKER tracker"
+  done
   ;;
 *) fail "unknown case $CASE" ;;
 esac

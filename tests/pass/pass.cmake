@@ -83,3 +83,4 @@ set_tests_properties(pass.dirty.O0 pass.dirty.O1 pass.dirty.O2 pass.dirty.O3 pas
   pass.dirty.noversion pass.dirty.noopt pass.access.O0 pass.access.O2 pass.access.O3
   pass.access.both pass.access.noversion pass.access.noopt
   pass.poll.O0 pass.poll.O2 pass.poll.control PROPERTIES TIMEOUT 300)
+include(${CMAKE_CURRENT_LIST_DIR}/../cctrack/cctrack.cmake)

@@ -1,0 +1,26 @@
+# Workload suite (workloads/): each compute workload runs as an enclave under
+# `optmig run` and natively; their stdout (digest included) must be identical,
+# -G must report the app's pause clock, and the digest must not depend on -t
+# (compare.sh). kvserver runs under kvload, which must see no lost write
+# (kv_test.sh enclave); kvload itself must catch lost writes (kv_test.sh loss).
+set(OM_WLT ${CMAKE_CURRENT_LIST_DIR})
+
+# om_wtest(NAME ARGS...): enclave vs native for workload NAME with ARGS
+function(om_wtest name)
+  add_test(NAME workload.${name}
+    COMMAND bash ${OM_WLT}/compare.sh $<TARGET_FILE:optmig> ${OM_WORKLOADDIR}/${name}
+            $<TARGET_FILE:wl_${name}_native> 1G ${ARGN})
+  set_tests_properties(workload.${name} PROPERTIES TIMEOUT 120 LABELS workload)
+endfunction()
+
+om_wtest(bfs -s 16M -t 2 -i 3 -P 4)
+om_wtest(btree -s 8M -t 2 -i 2 -P 16)
+om_wtest(hashjoin -s 16M -t 2 -i 2 -P 8)
+om_wtest(pagerank -s 16M -t 2 -i 8 -P 2)
+om_wtest(xsbench -s 16M -t 2 -l 40000 -P 0)
+
+add_test(NAME workload.kvserver
+  COMMAND bash ${OM_WLT}/kv_test.sh enclave $<TARGET_FILE:optmig> ${OM_WORKLOADDIR}/kvserver $<TARGET_FILE:kvload>)
+add_test(NAME workload.kvload_detects_loss
+  COMMAND bash ${OM_WLT}/kv_test.sh loss $<TARGET_FILE:wl_kvserver_native> $<TARGET_FILE:kvload>)
+set_tests_properties(workload.kvserver workload.kvload_detects_loss PROPERTIES TIMEOUT 60 LABELS workload)
