@@ -194,6 +194,7 @@ struct om_mig_args {
     uint64_t t_quiesced_ns, t_resumed_ns;  /* CLOCK_REALTIME */
     uint64_t pages_sent, bytes_sent, zero_pages;
     uint64_t t_switched_ns;                /* source: COMMIT seen (post-copy: push starts) */
+    uint64_t t_sent_ns;                    /* source: the stopped state is all sent */
     uint32_t rounds;                       /* pre-copy rounds before the stop */
     uint32_t pad2;
     uint64_t final_pages;                  /* pages sent while stopped */

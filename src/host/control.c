@@ -118,11 +118,11 @@ static void do_migrate(int fd, const char *args)
     json_escape(r.error, err, sizeof(err));
     snprintf(buf, sizeof(buf),
              "{\"strategy\":\"%s\",\"tracker\":\"%s\",\"result\":\"%s\",\"downtime_ms\":%.3f,"
-             "\"switchover_ms\":%.3f,\"total_ms\":%.3f,\"pages_sent\":%llu,\"zero_pages\":%llu,"
+             "\"stopped_send_ms\":%.3f,\"switchover_ms\":%.3f,\"total_ms\":%.3f,\"pages_sent\":%llu,\"zero_pages\":%llu,"
              "\"bytes_sent\":%llu,\"rounds\":%u,\"final_pages\":%llu,\"postcopy_pages\":%llu,"
              "\"demand_pages\":%llu,\"streams\":%u,\"throughput_mbps\":%.1f,\"switched\":%s,\"error\":\"%s\"}\n",
              strategy_name(strategy), r.tracker == 2 ? "kernel" : r.tracker == 1 ? "compiler" : "none",
-             rc ? "failed" : "ok", r.downtime_ms, r.switch_ms, r.total_ms,
+             rc ? "failed" : "ok", r.downtime_ms, r.send_ms, r.switch_ms, r.total_ms,
              (unsigned long long)r.pages_sent, (unsigned long long)r.zero_pages, (unsigned long long)r.bytes_sent,
              r.rounds, (unsigned long long)r.final_pages, (unsigned long long)r.postcopy_pages,
              (unsigned long long)r.demand_pages, streams,

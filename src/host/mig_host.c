@@ -254,6 +254,7 @@ int om_mig_source(const char *host, const char *port, const struct om_mig_reques
      * (the destination's word, on the same clock in our tests). */
     res->downtime_ms = args->t_resumed_ns >= args->t_quiesced_ns && args->t_quiesced_ns
                            ? (double)(args->t_resumed_ns - args->t_quiesced_ns) / 1e6 : -1;
+    res->send_ms = args->t_sent_ns ? (double)(args->t_sent_ns - args->t_quiesced_ns) / 1e6 : -1;
     res->switch_ms = args->t_switched_ns ? (double)(args->t_switched_ns - args->t_quiesced_ns) / 1e6 : -1;
     if (r) {
         snprintf(res->error, sizeof(res->error), "%s", args->error[0] ? args->error : strerror((int)-r));

@@ -18,7 +18,7 @@ struct om_mig_result {
     int switched; /* the enclave left this host (even if post-copy then failed) */
     char error[512];
     uint32_t streams, rounds, tracker;
-    double downtime_ms, total_ms, switch_ms;
+    double downtime_ms, total_ms, switch_ms, send_ms;
     uint64_t pages_sent, bytes_sent, zero_pages, final_pages, postcopy_pages, demand_pages;
 };
 

@@ -90,10 +90,13 @@ uint64_t om_pages_next(struct om_page_iter *it);
 int om_page_restorable(uint64_t addr);
 /* Is this page zero on a fresh destination (so a zero page need not travel)? */
 int om_page_starts_zero(uint64_t addr);
+void om_pages_clear_stack(void);
 
 /* vmem: protection map, for export and for the destination's mappings. */
 int om_vmem_page_readable(uint64_t addr);
 int om_vmem_page_used(uint64_t addr);
+uint64_t om_vmem_next_used(uint64_t addr);
+int om_vmem_page_dead(uint64_t addr);
 int64_t om_vmem_restore_mappings(struct om_ssa *ssa);
 int64_t om_vmem_commit_all(struct om_ssa *ssa);
 void om_vmem_reap_all(void);

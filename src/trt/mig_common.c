@@ -82,6 +82,7 @@ void om_mig_report(struct om_mig_session *s, uint64_t hp, int64_t rc, const char
     out->bytes_sent = s->args.bytes_sent;
     out->zero_pages = s->args.zero_pages;
     out->t_switched_ns = s->args.t_switched_ns;
+    out->t_sent_ns = s->args.t_sent_ns;
     out->rounds = s->args.rounds;
     out->final_pages = s->args.final_pages;
     out->postcopy_pages = s->args.postcopy_pages;
@@ -113,7 +114,7 @@ int om_mig_quiesce(struct om_ssa *ssa, uint32_t timeout_ms)
     uint64_t t0 = om_mig_now_ns(ssa);
     for (unsigned round = 0;; round++) {
         int all = 1;
-        for (uint32_t i = 0; i < om_trt_layout.max_threads; i++) {
+        for (uint32_t i = 0; i < om_trt_slots(); i++) {
             struct om_tcs *t = &om_trt.tcs[i];
             if (!__atomic_load_n(&t->in_use, __ATOMIC_ACQUIRE) || __atomic_load_n(&t->parked, __ATOMIC_ACQUIRE))
                 continue;

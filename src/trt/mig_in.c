@@ -382,7 +382,7 @@ static int commit(struct om_ssa *ssa, struct om_mig_session *s)
 /* Starts every parked thread from its saved context. */
 static int resume_threads(struct om_ssa *ssa)
 {
-    for (uint32_t i = 0; i < om_trt_layout.max_threads; i++) {
+    for (uint32_t i = 0; i < om_trt_slots(); i++) {
         struct om_tcs *t = &om_trt.tcs[i];
         if (!t->in_use)
             continue;
@@ -569,6 +569,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         rc = OM_MIGERR_INTERNAL;
         goto fail;
     }
+    om_pages_clear_stack();
     if ((rc = prepare(ssa, s)))
         goto fail;
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);

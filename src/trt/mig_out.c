@@ -393,8 +393,6 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
             }
         }
         final_heap_set(set, s->strategy == OM_STRATEGY_POSTCOPY);
-        tracking_stop(ssa, s);
-        tracking = 0;
         if (post) {
             s->pending = om_bm_count(set, words());
             memset(om_track_bitmap(OM_BM_DONE), 0, words() * 8);
@@ -409,10 +407,14 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
     uint64_t before = 0;
     for (uint32_t i = 0; i < s->nstreams; i++)
         before += s->st[i].pages;
-    if ((rc = om_mig_command(ssa, s, cmd)) || (rc = send_manifest(ssa, s)) || (rc = await_commit(ssa, s)))
+    if ((rc = om_mig_command(ssa, s, cmd)) || (rc = send_manifest(ssa, s)))
+        goto fail;
+    s->args.t_sent_ns = om_mig_now_ns(ssa);
+    if ((rc = await_commit(ssa, s)))
         goto fail;
     s->args.final_pages = s->args.pages_sent - before;
-    /* Switchover: from here this copy never runs again, whatever happens. */
+    /* Switchover: from here this copy never runs again, whatever happens.
+     * Its tracking stays on: unregistering costs time and nothing writes. */
     om_priv.dead = 1;
     s->args.t_switched_ns = om_mig_now_ns(ssa);
     om_fd_release(ssa);

@@ -103,7 +103,7 @@ static int send_state(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid
         if (aborted(s))
             return OM_MIGERR_INTERNAL;
         /* A zero page need not be sent where the destination's memory starts
-         * zero (heap, mmap area); image data and the stack start otherwise. */
+         * zero (stack, heap, mmap area); image data starts otherwise. */
         if (om_page_starts_zero(a) && page_is_zero((const uint64_t *)a)) {
             st->zero_pages++;
             continue;

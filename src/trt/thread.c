@@ -30,6 +30,8 @@ int64_t om_sys_clone(struct om_ssa *ssa, const int64_t a[6])
     }
     struct om_tcs *t = &om_trt.tcs[slot];
     t->in_use = 1;
+    if (slot >= om_trt.slots_hiwater)
+        om_trt.slots_hiwater = slot + 1;
     /* Never reuse a tid soon: musl's thread-list lock holds the exiting
      * thread's tid until the host clears it after the slot is free again. */
     t->tid = om_trt.next_tid++;

@@ -202,7 +202,7 @@ static int handshake(struct om_ssa *ssa, uint32_t timeout_ms)
     int rc = 0;
     for (unsigned round = 0;; round++) {
         int all = 1;
-        for (uint32_t i = 0; i < om_trt_layout.max_threads && all; i++) {
+        for (uint32_t i = 0; i < om_trt_slots() && all; i++) {
             struct om_tcs *t = &om_trt.tcs[i];
             all = !__atomic_load_n(&t->in_use, __ATOMIC_SEQ_CST) ||
                   (int32_t)(__atomic_load_n(&cc_seen[i], __ATOMIC_SEQ_CST) - e) >= 0 ||

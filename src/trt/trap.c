@@ -135,6 +135,7 @@ static void init(struct om_ssa *ssa)
     }
     om_trt.pid = om_priv.host_pid;
     om_trt.tcs[0].in_use = 1;
+    om_trt.slots_hiwater = 1;
     om_trt.tcs[0].tid = om_trt.pid;
     om_trt.next_tid = om_trt.pid + 1;
     om_trt.initialized = 1;

@@ -35,6 +35,7 @@ struct om_trt {
     uint32_t next_tid;
     volatile int lock;
     volatile int quiesce; /* a migration asks every thread to park */
+    uint32_t slots_hiwater; /* slots above were never used: nothing live */
     struct om_tcs tcs[OM_MAX_THREADS];
 };
 
@@ -108,4 +109,10 @@ int64_t om_sys_kill_self(struct om_ssa *ssa, int64_t tid, int sig);
 /* Writes a fixed message to stderr through the boundary. */
 void om_trt_say(struct om_ssa *ssa, const char *msg);
 struct om_tcs *om_tcs_self(struct om_ssa *ssa);
+/* Slots worth looking at: those ever used (the rest of the table was never
+ * touched, and reading it would fault it in). */
+static inline uint32_t om_trt_slots(void)
+{
+    return om_trt.slots_hiwater < om_trt_layout.max_threads ? om_trt.slots_hiwater : om_trt_layout.max_threads;
+}
 #endif

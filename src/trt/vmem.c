@@ -66,6 +66,33 @@ int om_vmem_page_used(uint64_t addr)
     return test_bit(i);
 }
 
+/* First used page at or after addr (mmap_hi if none): whole empty words at
+ * a time, since the area is mostly unused. */
+uint64_t om_vmem_next_used(uint64_t addr)
+{
+    uint64_t i = (addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE, total = area_pages();
+    while (i < total) {
+        uint64_t w = used[i / 64] >> (i % 64);
+        if (w)
+            return om_trt_layout.mmap_lo + (i + (uint64_t)__builtin_ctzll(w)) * OM_PAGE_SIZE;
+        i = (i / 64 + 1) * 64;
+    }
+    return om_trt_layout.mmap_hi;
+}
+
+/* A page of prot_map whose entries all describe unused pages: dead. */
+int om_vmem_page_dead(uint64_t a)
+{
+    uint64_t lo = (uint64_t)prot_map;
+    if (a < lo || a + OM_PAGE_SIZE > lo + sizeof(prot_map))
+        return 0;
+    uint64_t first = a - lo; /* one entry per byte */
+    for (uint64_t w = first / 64; w <= (first + OM_PAGE_SIZE - 1) / 64; w++)
+        if (used[w])
+            return 0;
+    return 1;
+}
+
 int om_vmem_page_readable(uint64_t addr)
 {
     uint64_t i = (addr - om_trt_layout.mmap_lo) / OM_PAGE_SIZE;
