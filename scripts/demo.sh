@@ -1,39 +1,147 @@
 #!/usr/bin/env bash
-# make demo: a real live migration on this machine. memstress runs inside an
-# enclave, is migrated (stop-and-copy) to a listener, and finishes there; the
-# demo checks that the combined output equals an unmigrated run's and prints
-# the downtime. Uses loopback; everything it starts it also ends.
+# make demo: live migration of the KV server enclave under client load, between
+# two network namespaces joined by a veth pair held to 10 Gbit/s.
+#
+#   scripts/demo.sh [BUILD_DIR]        (as root; make demo builds first)
+#
+# 1. scripts/netns.sh up: <p>-a (10.232.0.1) <-> <p>-b (10.232.0.2), tbf 10gbit.
+# 2. kvserver runs as an enclave in <p>-a with a 2 GiB heap; a first kvload fills
+#    it with DEMO_FILL_KEYS (default 150000) keys, values of 4000 bytes (about 0.5 GB).
+# 3. kvload (in <p>-a; -a 10.232.0.1:7070 -a 10.232.0.2:7070, it reconnects to
+#    whichever answers) keeps 4 connections busy while the enclave is
+#    live-migrated to <p>-b with the default strategy. kvload then checks every
+#    read and, with a DUMP, that no acknowledged write was lost.
+# 4. The same again back to <p>-a with --strategy stop-and-copy: the baseline.
+# 5. Prints downtime, total time, data sent and the longest client stall of both.
+# Everything it starts is killed by PID and the namespaces are removed on any
+# exit. DEMO_KEEP=1 keeps the logs directory.
 set -euo pipefail
 BUILD=${1:-build}
-OPTMIG=$(cd "$BUILD" && pwd)/bin/optmig
-IMAGE=$(cd "$BUILD" && pwd)/samples/memstress
-ARGS=(-s 256M -t 2 -i 40000 -P 5000)
-TMP=$(mktemp -d)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+OPTMIG=$BUILD/bin/optmig KVSERVER=$BUILD/workloads/kvserver KVLOAD=$BUILD/workloads/kvload
+NETNS=$ROOT/scripts/netns.sh
+FILL_KEYS=${DEMO_FILL_KEYS:-150000}
+P=omdemo$$ A=omdemo$$-a B=omdemo$$-b IPA=10.232.0.1 IPB=10.232.0.2 KVPORT=7070
+
+die() { echo "demo: FAILED: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (it creates network namespaces): sudo make demo"
+for f in "$OPTMIG" "$KVSERVER" "$KVLOAD"; do [ -x "$f" ] || die "$f missing: build first (make build)"; done
+
+TMP=$(mktemp -d /tmp/optmig-demo.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+NS_UP=
+# kill_tree SIG PID: a process and its descendants, by PID.
+kill_tree() {
+  local c
+  for c in $(cat /proc/"$2"/task/*/children 2>/dev/null); do kill_tree "$1" "$c"; done
+  kill -s "$1" "$2" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? p f
+  trap - EXIT
+  set +e
+  for p in "${pids[@]}"; do kill_tree KILL "$p"; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  [ -n "$NS_UP" ] && "$NETNS" down "$P" >/dev/null
+  if [ "$rc" -ne 0 ]; then
+    echo "---- demo logs ($TMP) ----"
+    for f in "$TMP"/*.err "$TMP"/*.json "$TMP"/*.log; do [ -s "$f" ] && { echo "== ${f##*/}"; tail -n 15 "$f"; }; done
+  fi
+  if [ -n "${DEMO_KEEP:-}" ]; then echo "logs kept in $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
 export OPTMIG_HOME=$TMP/home OPTMIG_RUNDIR=$TMP/run
+mkdir -p "$OPTMIG_RUNDIR"
 "$OPTMIG" keygen >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-echo "== reference run (no migration)"
-"$OPTMIG" run --heap 1G "$IMAGE" -- "${ARGS[@]}" | grep -v '_ms ' > "$TMP/ref.out"
-tail -2 "$TMP/ref.out"
+# wait_line FILE ERE SECONDS PID: until FILE has a matching line; fails if PID ends first.
+wait_line() {
+  local end=$((SECONDS + $3))
+  until grep -Eq -- "$2" "$1" 2>/dev/null; do
+    kill -0 "$4" 2>/dev/null || die "process $4 ended before '$2' appeared in ${1##*/}"
+    [ "$SECONDS" -lt "$end" ] || die "no '$2' in ${1##*/} after $3 s"
+    sleep 0.05
+  done
+}
+# wait_conns NS N SECONDS: until N client connections to the KV port are established in NS.
+wait_conns() {
+  local end=$((SECONDS + $3))
+  until [ "$(ip netns exec "$1" ss -Htn state established "( sport = :$KVPORT )" | grep -c .)" -ge "$2" ]; do
+    [ "$SECONDS" -lt "$end" ] || die "kvload did not connect within $3 s"
+    sleep 0.05
+  done
+}
+json() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" | tr -d '"'; }
 
-echo "== migrated run: source and destination on 127.0.0.1:$PORT"
-"$OPTMIG" listen --port "$PORT" --once > "$TMP/dst.out" 2> "$TMP/dst.err" & pids+=($!)
-dst=$!
-"$OPTMIG" run --name demo --heap 1G "$IMAGE" -- "${ARGS[@]}" > "$TMP/src.out" 2> "$TMP/src.err" & pids+=($!)
-src=$!
-for _ in $(seq 300); do grep -q "iter 5000" "$TMP/src.out" 2>/dev/null && break; sleep 0.05; done
-"$OPTMIG" migrate demo --to "127.0.0.1:$PORT" --streams 2
-wait "$src"
-wait "$dst"
-cat "$TMP/src.out" "$TMP/dst.out" | grep -v '_ms ' > "$TMP/mig.out"
-echo "source printed $(wc -l < "$TMP/src.out") lines, destination $(wc -l < "$TMP/dst.out")"
-grep max_gap_ms "$TMP/dst.out" | sed 's/^/app-observed worst pause: /'
-if cmp -s "$TMP/ref.out" "$TMP/mig.out"; then
-  echo "OK: the migrated run printed exactly what the unmigrated run printed"
-else
-  echo "MISMATCH between migrated and unmigrated output:"; diff "$TMP/ref.out" "$TMP/mig.out" | head; exit 1
-fi
+# migrate_under_load TAG FROM_NS TO_IP NAME PORT STRATEGY_ARGS...: kvload for
+# LOAD_SECS in namespace A; 2 s in, optmig migrate NAME to TO_IP:PORT.
+LOAD_SECS=12
+migrate_under_load() {
+  local tag=$1 from=$2 to=$3 name=$4 port=$5 load
+  shift 5
+  ip netns exec "$A" "$KVLOAD" -a "$IPA:$KVPORT" -a "$IPB:$KVPORT" -d "$LOAD_SECS" -c 4 -k 20000 -v 100 \
+    -w 50 -x 10 -p "$tag" -R 60 -W 60 -o "$TMP/$tag.csv" >"$TMP/$tag.load.log" 2>&1 &
+  load=$!
+  pids+=("$load")
+  wait_conns "$from" 4 20
+  sleep 2
+  ip netns exec "$from" timeout -k 5 120 "$OPTMIG" migrate "$name" --to "$to:$port" --streams 2 --json "$@" \
+    >"$TMP/$tag.json" 2>"$TMP/$tag.mig.err" || die "optmig migrate ($tag) failed: $(cat "$TMP/$tag.json" "$TMP/$tag.mig.err")"
+  kill -0 "$load" 2>/dev/null || echo "demo: note: the load had ended before the $tag migration returned"
+  wait "$load" || die "kvload ($tag) failed: $(cat "$TMP/$tag.load.log")"
+  grep -q '^kvload: PASS$' "$TMP/$tag.load.log" || die "kvload ($tag) did not pass"
+}
+
+echo "== network: two namespaces, veth held to 10 Gbit/s"
+"$NETNS" up "$P" 10gbit >"$TMP/netns.log" 2>&1 || die "netns.sh up: $(cat "$TMP/netns.log")"
+NS_UP=1
+sed 's/^netns.sh: /   /' "$TMP/netns.log"
+
+echo "== kvserver enclave (2 GiB heap) in $A, listening on $IPA:$KVPORT"
+ip netns exec "$A" "$OPTMIG" run --name kv-a --heap 2G "$KVSERVER" -- -a 0.0.0.0 -p "$KVPORT" -m 512M -c 64 \
+  >"$TMP/src1.out" 2>"$TMP/src1.err" </dev/null &
+src1=$!
+pids+=("$src1")
+wait_line "$TMP/src1.out" '^kvserver: listening on' 30 "$src1"
+ip netns exec "$A" "$KVLOAD" -a "$IPA:$KVPORT" -d 8 -c 4 -k "$FILL_KEYS" -v 4000 -w 100 -p fill -R 10 -W 30 \
+  >"$TMP/fill.load.log" 2>&1 || die "filling the store failed: $(cat "$TMP/fill.load.log")"
+stats=$(ip netns exec "$A" timeout 10 bash -c "exec 3<>/dev/tcp/$IPA/$KVPORT; printf 'STATS\nQUIT\n' >&3; cat <&3" | grep '^STATS')
+echo "   filled: $(awk '{ printf "%d keys, %.0f MB of keys and values", $3, $5 / 1e6 }' <<<"$stats")"
+
+echo "== live migration $A -> $B, default strategy, under load (4 connections)"
+ip netns exec "$B" "$OPTMIG" listen --port 7100 --once --name kv-b >"$TMP/dst1.out" 2>"$TMP/dst1.err" </dev/null &
+dst1=$!
+pids+=("$dst1")
+wait_line "$TMP/dst1.err" 'listening on port' 20 "$dst1"
+migrate_under_load live "$A" "$IPB" kv-a 7100
+wait "$src1" || die "the source process ended with status $?"
+echo "   $(grep -h '^kvload: \(requests\|verify\)' "$TMP/live.load.log" | sed 's/^kvload: //' | paste -sd';' | sed 's/;/; /')"
+
+echo "== stop-and-copy migration $B -> $A (the baseline), under the same load"
+ip netns exec "$A" "$OPTMIG" listen --port 7101 --once --name kv-a2 >"$TMP/dst2.out" 2>"$TMP/dst2.err" </dev/null &
+dst2=$!
+pids+=("$dst2")
+wait_line "$TMP/dst2.err" 'listening on port' 20 "$dst2"
+migrate_under_load stopcopy "$B" "$IPA" kv-b 7101 --strategy stop-and-copy
+echo "   $(grep -h '^kvload: \(requests\|verify\)' "$TMP/stopcopy.load.log" | sed 's/^kvload: //' | paste -sd';' | sed 's/;/; /')"
+
+stall() { sed -n 's/^kvload: longest_stall_ms \([0-9.]*\).*/\1/p' "$TMP/$1.load.log"; }
+echo
+echo "== result: KV server enclave, $(awk '{ printf "%.0f MB", $5 / 1e6 }' <<<"$stats") of data, 10 Gbit/s veth, 4 clients"
+printf '   %-22s %13s %13s %11s %21s\n' strategy downtime_ms total_ms sent_MB longest_stall_ms
+for tag in live stopcopy; do
+  printf '   %-22s %13.1f %13.1f %11.1f %21.1f\n' \
+    "$(json "$TMP/$tag.json" strategy)$([ $tag = live ] && echo ' (default)')" \
+    "$(json "$TMP/$tag.json" downtime_ms)" "$(json "$TMP/$tag.json" total_ms)" \
+    "$(awk -v b="$(json "$TMP/$tag.json" bytes_sent)" 'BEGIN { print b / 1e6 }')" "$(stall $tag)"
+done
+awk -v l="$(json "$TMP/live.json" downtime_ms)" -v s="$(json "$TMP/stopcopy.json" downtime_ms)" \
+  -v ls="$(stall live)" -v ss="$(stall stopcopy)" 'BEGIN {
+    if (l > 0 && s > 0) printf "   downtime %.0f%% lower than stop-and-copy", 100 * (1 - l / s); else printf "   downtime: n/a"
+    if (ls > 0 && ss > 0) printf "; longest client stall %.0f%% lower\n", 100 * (1 - ls / ss); else printf "\n" }'
+echo "   no acknowledged write lost (kvload DUMP check after each migration)"

@@ -195,8 +195,11 @@ struct om_mig_args {
     uint64_t pages_sent, bytes_sent, zero_pages;
     uint64_t t_switched_ns;                /* source: COMMIT seen (post-copy: push starts) */
     uint64_t t_sent_ns;                    /* source: the stopped state is all sent */
+    uint64_t t_quiesce_ns;                 /* source: asked the threads to stop */
     uint32_t rounds;                       /* pre-copy rounds before the stop */
-    uint32_t pad2;
+    uint32_t resume;                       /* in: reconnect an interrupted post-copy */
+    volatile uint32_t stop;                /* in, set by the host once the coordinator returned */
+    uint32_t pad3;
     uint64_t final_pages;                  /* pages sent while stopped */
     uint64_t postcopy_pages, demand_pages; /* after switchover: pushed, and asked for */
 };

@@ -9,7 +9,6 @@
 #include "run.h"
 #include <getopt.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +100,6 @@ int om_cmd_listen(int argc, char **argv)
     }
     fprintf(stderr, "optmig: listening on port %s\n", port);
     int got = om_mig_destination(lfd, (uint32_t)timeout * 1000, err, sizeof(err));
-    if (got > 0)
-        fprintf(stderr, "optmig listen: the enclave runs here, but post-copy did not complete: %s; "
-                        "threads that need a missing page wait\n", err);
     if (got < 0) {
         fprintf(stderr, "optmig listen: incoming migration failed: %s\n", err);
         if (once)
@@ -126,9 +122,22 @@ int om_cmd_listen(int argc, char **argv)
         fprintf(stderr, "optmig listen: cannot restart: %m\n");
         return 1;
     }
-    close(lfd);
     if (name && om_control_start(name, err, sizeof(err)))
         fprintf(stderr, "optmig listen: %s (the enclave runs without a control socket)\n", err);
-    /* The enclave's threads run on their own host threads now. */
-    pthread_exit(NULL);
+    /* Post-copy cut after the switchover: the enclave runs here, threads
+     * that need a missing page wait, and the source keeps those pages until
+     * `optmig migrate --resume` reconnects on this port. */
+    while (got) {
+        fprintf(stderr, "optmig listen: post-copy did not complete (%s); threads that need a missing page "
+                        "wait; waiting on port %s for `optmig migrate --resume`\n", err, port);
+        got = om_mig_destination(lfd, (uint32_t)timeout * 1000, err, sizeof(err));
+        if (!got)
+            fprintf(stderr, "optmig listen: post-copy resumed and completed\n");
+    }
+    close(lfd);
+    /* The enclave's threads run on their own host threads now; this one
+     * stays (so the process does not look defunct) until exit_group or the
+     * signal monitor ends the process. */
+    for (;;)
+        pause();
 }

@@ -25,6 +25,8 @@ static void usage(FILE *f)
                "                       (default: measured from each round)\n"
                "  --max-rounds N       pre-copy round cap (default 30; hybrid: 1)\n"
                "  --streams N          parallel TCP streams, 1..16 (default 2; post-copy needs 2)\n"
+               "  --resume             finish a post-copy whose connection broke after the switchover:\n"
+               "                       reconnect to the destination (--to) and send the pages it lacks\n"
                "  --timeout SEC        give up waiting for the peer after SEC seconds (default 30)\n"
                "  --json               print one JSON object instead of a summary\n"
                "  -h, --help           show this help\n\n"
@@ -79,12 +81,13 @@ int om_cmd_migrate(int argc, char **argv)
         { "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
         { "tracker", required_argument, 0, 'k' }, { "max-downtime", required_argument, 0, 'D' },
         { "bandwidth", required_argument, 0, 'B' }, { "max-rounds", required_argument, 0, 'R' },
+        { "resume", no_argument, 0, 'r' },
         { 0, 0, 0, 0 },
     };
     const char *to = NULL, *strategy = "hybrid", *tracker = "auto";
     long streams = 2, timeout = 30, maxdown = 300, rounds = 0;
     unsigned long long bw = 0;
-    int json = 0, c;
+    int json = 0, resume = 0, c;
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -126,6 +129,7 @@ int om_cmd_migrate(int argc, char **argv)
                 return OM_EXIT_USAGE;
             }
             break;
+        case 'r': resume = 1; break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return OM_EXIT_USAGE;
@@ -166,8 +170,8 @@ int om_cmd_migrate(int argc, char **argv)
     snprintf(port, sizeof(port), "%s", pp);
 
     char req[512], reply[8192], err[512];
-    snprintf(req, sizeof(req), "migrate %s %s %ld %ld %d %d %ld %ld %llu\n", host, port, streams, timeout * 1000, sid,
-             tid, maxdown, rounds, bw);
+    snprintf(req, sizeof(req), "migrate %s %s %ld %ld %d %d %ld %ld %llu %d\n", host, port, streams, timeout * 1000,
+             sid, tid, maxdown, rounds, bw, resume);
     if (om_control_request(argv[optind], req, reply, sizeof(reply), err, sizeof(err))) {
         fprintf(stderr, "optmig migrate: %s\n", err);
         return 1;

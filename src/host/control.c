@@ -101,28 +101,28 @@ static const char *strategy_name(uint32_t s)
 static void do_migrate(int fd, const char *args)
 {
     char host[256], port[32];
-    unsigned streams = 0, timeout = 0, strategy = 0, tracker = 0, maxdown = 0, rounds = 0;
+    unsigned streams = 0, timeout = 0, strategy = 0, tracker = 0, maxdown = 0, rounds = 0, resume = 0;
     unsigned long long bw = 0;
     char buf[4096], err[1100];
-    if (sscanf(args, "%255s %31s %u %u %u %u %u %u %llu", host, port, &streams, &timeout, &strategy, &tracker,
-               &maxdown, &rounds, &bw) != 9 ||
+    if (sscanf(args, "%255s %31s %u %u %u %u %u %u %llu %u", host, port, &streams, &timeout, &strategy, &tracker,
+               &maxdown, &rounds, &bw, &resume) != 10 ||
         streams < 1 || streams > OM_MIG_MAX_STREAMS || strategy < 1 || strategy > 4 || tracker > 2) {
         reply(fd, "{\"result\":\"error\",\"error\":\"malformed migrate request\"}\n");
         return;
     }
     struct om_mig_request rq = { .streams = streams, .timeout_ms = timeout, .strategy = strategy,
                                  .tracker = tracker, .max_downtime_ms = maxdown, .max_rounds = rounds,
-                                 .bandwidth_bps = bw };
+                                 .bandwidth_bps = bw, .resume = resume != 0 };
     struct om_mig_result r;
     int rc = om_mig_source(host, port, &rq, &r);
     json_escape(r.error, err, sizeof(err));
     snprintf(buf, sizeof(buf),
              "{\"strategy\":\"%s\",\"tracker\":\"%s\",\"result\":\"%s\",\"downtime_ms\":%.3f,"
-             "\"stopped_send_ms\":%.3f,\"switchover_ms\":%.3f,\"total_ms\":%.3f,\"pages_sent\":%llu,\"zero_pages\":%llu,"
+             "\"quiesce_ms\":%.3f,\"stopped_send_ms\":%.3f,\"switchover_ms\":%.3f,\"total_ms\":%.3f,\"pages_sent\":%llu,\"zero_pages\":%llu,"
              "\"bytes_sent\":%llu,\"rounds\":%u,\"final_pages\":%llu,\"postcopy_pages\":%llu,"
              "\"demand_pages\":%llu,\"streams\":%u,\"throughput_mbps\":%.1f,\"switched\":%s,\"error\":\"%s\"}\n",
              strategy_name(strategy), r.tracker == 2 ? "kernel" : r.tracker == 1 ? "compiler" : "none",
-             rc ? "failed" : "ok", r.downtime_ms, r.send_ms, r.switch_ms, r.total_ms,
+             rc ? "failed" : "ok", r.downtime_ms, r.quiesce_ms, r.send_ms, r.switch_ms, r.total_ms,
              (unsigned long long)r.pages_sent, (unsigned long long)r.zero_pages, (unsigned long long)r.bytes_sent,
              r.rounds, (unsigned long long)r.final_pages, (unsigned long long)r.postcopy_pages,
              (unsigned long long)r.demand_pages, streams,

@@ -52,6 +52,7 @@ int om_enclave_load(const char *image, uint64_t base, uint64_t heap, uint32_t th
     e->params.pid = (uint32_t)getpid();
     e->params.slot_exits = om_ocall_init(l);
     rc = om_trap_install(l, &e->params, e->trap_entry, err, errlen);
+    e->loaded = rc == 0;
 out:
     om_image_free(&img);
     return rc;

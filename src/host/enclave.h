@@ -13,6 +13,7 @@ struct om_enclave {
     uint64_t main_sp;
     uint64_t heap_size;
     uint32_t threads;
+    int loaded; /* this process hosts an enclave (run, or migrated in) */
 };
 
 extern struct om_enclave om_enclave;

@@ -145,6 +145,7 @@ static int64_t run_ecalls(uint32_t op, struct om_mig_args *args)
                   (args->strategy == OM_STRATEGY_POSTCOPY || args->strategy == OM_STRATEGY_HYBRID) &&
                   started == args->nstreams && !pthread_create(&req.t, NULL, ecall_main, &req);
     int64_t r = om_enclave_ecall(0, op, (uint64_t)args);
+    __atomic_store_n(&args->stop, 1, __ATOMIC_RELEASE); /* the requester's cue */
     for (uint32_t i = 1; i < started; i++)
         pthread_join(jobs[i].t, NULL);
     if (has_req)
@@ -231,6 +232,7 @@ int om_mig_source(const char *host, const char *port, const struct om_mig_reques
         }
     }
     args->nstreams = streams;
+    args->resume = rq->resume;
     args->strategy = rq->strategy;
     args->tracker = rq->tracker;
     args->max_downtime_ms = rq->max_downtime_ms;
@@ -254,6 +256,8 @@ int om_mig_source(const char *host, const char *port, const struct om_mig_reques
      * (the destination's word, on the same clock in our tests). */
     res->downtime_ms = args->t_resumed_ns >= args->t_quiesced_ns && args->t_quiesced_ns
                            ? (double)(args->t_resumed_ns - args->t_quiesced_ns) / 1e6 : -1;
+    res->quiesce_ms = args->t_quiesce_ns && args->t_quiesced_ns >= args->t_quiesce_ns
+                          ? (double)(args->t_quiesced_ns - args->t_quiesce_ns) / 1e6 : -1;
     res->send_ms = args->t_sent_ns ? (double)(args->t_sent_ns - args->t_quiesced_ns) / 1e6 : -1;
     res->switch_ms = args->t_switched_ns ? (double)(args->t_switched_ns - args->t_quiesced_ns) / 1e6 : -1;
     if (r) {
@@ -341,6 +345,30 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
         snprintf(err, errlen, "no valid HELLO from the source");
         goto out;
     }
+    if (h.role == OM_ROLE_RESUME) {
+        /* Post-copy recovery: the enclave already runs here; it checks the
+         * migration id and the peer's attestation itself. */
+        if (!om_enclave.loaded) {
+            snprintf(err, errlen, "a post-copy reconnection, but no migrated enclave runs here");
+            refuse(c0, &h, err);
+            goto out;
+        }
+        args->fds[0] = move_high(c0);
+        c0 = -1;
+        if (h.nstreams < 1 || h.nstreams > OM_MIG_MAX_STREAMS ||
+            accept_streams(lfd, h.nstreams, args->fds, (int)timeout_ms)) {
+            snprintf(err, errlen, "the source's extra streams did not arrive");
+            rc = 1;
+            goto out;
+        }
+        goto run;
+    }
+    if (om_enclave.loaded) {
+        snprintf(err, errlen, "an enclave already runs here: only a post-copy reconnection is accepted");
+        refuse(c0, &h, err);
+        rc = 1;
+        goto out;
+    }
     /* The same image must be here, at the same path. */
     struct om_image img;
     uint8_t m[32];
@@ -374,6 +402,7 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
         refuse(args->fds[0], &h, "destination cannot host this layout");
         goto out;
     }
+run:
     args->nstreams = h.nstreams;
     args->strategy = h.strategy;
     args->timeout_ms = timeout_ms;

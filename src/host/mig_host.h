@@ -11,6 +11,7 @@ struct om_mig_request {
     uint32_t strategy, tracker; /* OM_STRATEGY_*, 1 compiler / 2 kernel */
     uint32_t max_downtime_ms, max_rounds;
     uint64_t bandwidth_bps;
+    int resume; /* reconnect an interrupted post-copy */
 };
 
 struct om_mig_result {
@@ -18,7 +19,7 @@ struct om_mig_result {
     int switched; /* the enclave left this host (even if post-copy then failed) */
     char error[512];
     uint32_t streams, rounds, tracker;
-    double downtime_ms, total_ms, switch_ms, send_ms;
+    double downtime_ms, total_ms, switch_ms, send_ms, quiesce_ms;
     uint64_t pages_sent, bytes_sent, zero_pages, final_pages, postcopy_pages, demand_pages;
 };
 

@@ -37,7 +37,10 @@ _Noreturn void om_trt_ecall(const struct om_ecall *hp)
         .host_ctx = e.host_ctx, .ocall_buf = e.ocall_buf, .ocall_size = e.ocall_size,
         .params = e.params, .slot = OM_MAX_THREADS + slot, .arch = AUDIT_ARCH_X86_64,
     };
-    if (om_platform_init(e.params, e.ocall_buf) || om_priv.dead)
+    /* A source that gave its enclave up takes no entry, except to finish
+     * delivering the pages of an interrupted post-copy. */
+    if (om_platform_init(e.params, e.ocall_buf) ||
+        (om_priv.dead && !(e.op == OM_ECALL_MIGRATE_OUT && om_mig_resumable())))
         ecall_done(&ssa, slot, -EPERM);
     om_priv.ecall_tcs[slot].in_use = 1;
     int64_t r;

@@ -47,6 +47,7 @@ struct om_mig_session {
     struct om_page_run { uint64_t first, count; } runs[OM_MIG_MAX_RUNS];
     /* Live strategies: the coordinator's commands to the stream workers. */
     uint32_t strategy, tracker;
+    uint32_t resuming;        /* this session reconnects an interrupted post-copy */
     volatile uint64_t cmd_seq;
     volatile uint32_t cmd;    /* MIG_CMD_* bits */
     uint64_t version;         /* page version of the pages being sent */
@@ -54,6 +55,15 @@ struct om_mig_session {
     volatile uint64_t installed; /* destination, post-copy: pending pages installed */
     uint64_t pending;         /* pages still to come after switchover */
     uint8_t out0[OM_MIG_BUF]; /* stream 0 sends and receives at once after switchover */
+    /* A post-copy cut after the switchover: what a reconnection needs
+     * (the bitmaps stay in the tracker's metadata area). Never cleared by
+     * a new session's start. */
+    struct om_mig_resume {
+        int valid;
+        uint8_t mig_id[16], manifest_hash[32];
+        uint32_t strategy, tracker;
+        uint64_t pending, installed, version;
+    } res;
 };
 enum { MIG_IDLE = 0, MIG_KEYED, MIG_SEND, MIG_PUSH, MIG_DONE, MIG_ABORTED };
 enum { MIG_CMD_HEAP = 1, MIG_CMD_STATE = 2, MIG_CMD_END = 4, MIG_CMD_PUSH = 8, MIG_CMD_QUIT = 16 };
@@ -64,6 +74,10 @@ struct om_mig_session *om_mig_session(void);
 size_t om_mig_session_span(void);
 
 int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t args);
+/* A source whose post-copy was cut may still be entered, to resume it. */
+int om_mig_resumable(void);
+void om_mig_save_resume(struct om_mig_session *s);
+void om_mig_load_resume(struct om_mig_session *s);
 int64_t om_mig_in(struct om_ssa *ssa, uint32_t slot, uint64_t args);
 
 /* Stream I/O through the boundary: frames are built in, and read into, the
@@ -97,6 +111,7 @@ int om_vmem_page_readable(uint64_t addr);
 int om_vmem_page_used(uint64_t addr);
 uint64_t om_vmem_next_used(uint64_t addr);
 int om_vmem_page_dead(uint64_t addr);
+int om_vmem_page_zombie(uint64_t addr);
 int64_t om_vmem_restore_mappings(struct om_ssa *ssa);
 int64_t om_vmem_commit_all(struct om_ssa *ssa);
 void om_vmem_reap_all(void);

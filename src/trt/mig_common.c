@@ -56,6 +56,33 @@ void om_mig_bm_hash(uint8_t out[32])
     br_sha256_out(&hc, out);
 }
 
+int om_mig_resumable(void) { return om_mig_session()->res.valid; }
+
+void om_mig_save_resume(struct om_mig_session *s)
+{
+    struct om_mig_resume *r = &s->res;
+    memcpy(r->mig_id, s->mig_id, 16);
+    memcpy(r->manifest_hash, s->manifest_hash, 32);
+    r->strategy = s->strategy;
+    r->tracker = s->tracker;
+    r->pending = s->pending;
+    r->installed = s->installed;
+    r->version = s->version;
+    r->valid = 1;
+}
+
+void om_mig_load_resume(struct om_mig_session *s)
+{
+    const struct om_mig_resume *r = &s->res;
+    memcpy(s->mig_id, r->mig_id, 16);
+    memcpy(s->manifest_hash, r->manifest_hash, 32);
+    s->strategy = r->strategy;
+    s->tracker = r->tracker;
+    s->pending = r->pending;
+    s->installed = r->installed;
+    s->version = r->version;
+}
+
 void om_mig_trust_store(const struct om_mig_args *a, struct om_trust_store *ts)
 {
     om_trust_store_init(ts);
@@ -83,6 +110,7 @@ void om_mig_report(struct om_mig_session *s, uint64_t hp, int64_t rc, const char
     out->zero_pages = s->args.zero_pages;
     out->t_switched_ns = s->args.t_switched_ns;
     out->t_sent_ns = s->args.t_sent_ns;
+    out->t_quiesce_ns = s->args.t_quiesce_ns;
     out->rounds = s->args.rounds;
     out->final_pages = s->args.final_pages;
     out->postcopy_pages = s->args.postcopy_pages;

@@ -36,9 +36,15 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
     memcpy(s->hello, (const void *)s->args.hello, s->args.hello_len); /* parsed only once copied in */
     s->hello_len = s->args.hello_len;
     if (om_frame_parse(s->hello, s->hello_len, &f, &used) || used != s->hello_len ||
-        f.type != OM_MSG_HELLO || om_hello_decode(&f, &h) || h.role != OM_ROLE_MIGRATE) {
+        f.type != OM_MSG_HELLO || om_hello_decode(&f, &h)) {
         *why = "malformed HELLO";
         return rc;
+    }
+    /* A reconnection names the post-copy it continues; nothing else may. */
+    s->resuming = h.role == OM_ROLE_RESUME;
+    if (s->resuming && (!s->res.valid || memcmp(h.mig_id, s->res.mig_id, 16) || h.strategy != s->res.strategy)) {
+        *why = "no interrupted post-copy of that migration here";
+        return refuse(ssa, s, h.mig_id, *why);
     }
     memcpy(s->mig_id, h.mig_id, 16);
     if (h.nstreams != s->nstreams || h.strategy != s->args.strategy) {
@@ -441,7 +447,7 @@ static int wait_streams(struct om_ssa *ssa, struct om_mig_session *s, uint64_t p
 static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
 {
     int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
-    if (!rc)
+    if (!rc && !s->resuming)
         rc = receive_stream(ssa, s, i, 1);
     __atomic_store_n(&s->st[i].ack_seq, 1, __ATOMIC_RELEASE);
     if (!rc && is_post(s)) {
@@ -460,12 +466,15 @@ static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
 
 /* Post-copy: turns pages the threads wait for into PAGE_REQs on stream 0
  * (the coordinator only reads that stream meanwhile). */
-static int64_t requester(struct om_ssa *ssa, struct om_mig_session *s)
+static int64_t requester(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
 {
     static uint64_t pages[OM_PAGE_REQ_MAX];
-    int p;
-    while ((p = __atomic_load_n(&s->phase, __ATOMIC_ACQUIRE)) != MIG_PUSH) {
-        if (p == MIG_ABORTED || p == MIG_DONE)
+    /* The session's phase may be a previous session's until the coordinator
+     * starts this one; the host's word that the coordinator returned ends
+     * the wait (trusting it can only stop page requests). */
+    const volatile uint32_t *stop = &((const struct om_mig_args *)hp)->stop;
+    while (__atomic_load_n(&s->phase, __ATOMIC_ACQUIRE) != MIG_PUSH) {
+        if (*stop)
             return 0;
         om_mig_sleep_us(ssa, 200);
     }
@@ -551,19 +560,50 @@ static int finish_postcopy(struct om_ssa *ssa, struct om_mig_session *s)
     return rc;
 }
 
+static int init_openers(struct om_mig_session *s)
+{
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        om_mig_hash_init(&s->st[i]);
+        if (om_opener_init(&s->st[i].opener, s->keys.src_to_dst, i, s->mig_id, OM_AEAD_AUTO))
+            return OM_MIGERR_INTERNAL;
+    }
+    return 0;
+}
+
+/* Post-copy recovery: the threads run; receive the pending pages again and
+ * keep those not installed yet. */
+static int64_t resume_destination(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
+{
+    om_mig_load_resume(s);
+    s->args.t_resumed_ns = 1; /* the threads run here, whatever happens now */
+    __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
+    int rc = finish_postcopy(ssa, s);
+    om_wipe(&s->keys, sizeof(s->keys));
+    if (rc) {
+        om_mig_fail(s, rc);
+        om_mig_join_workers(ssa, s);
+        om_mig_save_resume(s); /* after the workers: they may have installed more */
+        om_mig_report(s, hp, rc, s->why[0] ? s->why : "post-copy interrupted again");
+        /* Workers of the next session may start before it resets the
+         * session: they must not find an abort there. */
+        __atomic_store_n(&s->phase, MIG_IDLE, __ATOMIC_RELEASE);
+        return rc;
+    }
+    s->res.valid = 0;
+    om_mig_join_workers(ssa, s);
+    __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
+    om_mig_report(s, hp, 0, NULL);
+    return 0;
+}
+
 static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
 {
     const char *why = NULL;
-    int rc;
-    if ((rc = handshake(ssa, s, &why)))
+    int rc, cut = 0;
+    if ((rc = handshake(ssa, s, &why)) || (rc = init_openers(s)))
         goto fail;
-    for (uint32_t i = 0; i < s->nstreams; i++) {
-        om_mig_hash_init(&s->st[i]);
-        if (om_opener_init(&s->st[i].opener, s->keys.src_to_dst, i, s->mig_id, OM_AEAD_AUTO)) {
-            rc = OM_MIGERR_INTERNAL;
-            goto fail;
-        }
-    }
+    if (s->resuming)
+        return resume_destination(ssa, s, hp);
     /* Every page a record may land on must be writable now. */
     if (om_vmem_commit_all(ssa)) {
         rc = OM_MIGERR_INTERNAL;
@@ -588,6 +628,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
     }
     send_resumed(ssa, s);
     if (is_post(s) && (rc = finish_postcopy(ssa, s))) {
+        cut = 1;
         why = s->why[0] ? s->why : "post-copy interrupted: threads that need a missing page wait";
         goto fail;
     }
@@ -595,17 +636,21 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
     om_mig_join_workers(ssa, s);
     for (uint32_t i = 0; i < s->nstreams; i++)
         s->args.bytes_sent += s->st[i].pages * (OM_RECORD_PREFIX + OM_PAGE_SIZE);
+    s->res.valid = 0;
     __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
     om_mig_report(s, hp, 0, NULL);
     return 0;
 fail:
     om_mig_fail(s, rc);
     om_mig_join_workers(ssa, s);
+    if (cut)
+        om_mig_save_resume(s); /* only now: the workers may have installed more */
     if (!why && s->why[0])
         why = s->why;
     om_mig_send_abort(ssa, s, OM_ABORT_INTEGRITY, why ? why : om_mig_strerror(rc));
     om_wipe(&s->keys, sizeof(s->keys));
     om_mig_report(s, hp, rc, why ? why : om_mig_strerror(rc));
+    __atomic_store_n(&s->phase, MIG_IDLE, __ATOMIC_RELEASE); /* see resume_destination */
     return rc;
 }
 
@@ -613,7 +658,7 @@ int64_t om_mig_in(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
 {
     struct om_mig_session *s = om_mig_session();
     if (slot == OM_MIG_REQUESTER_SLOT)
-        return requester(ssa, s);
+        return requester(ssa, s, hp);
     if (slot)
         return worker(ssa, s, slot);
     if (om_mig_session_begin(s, hp)) {

@@ -20,7 +20,7 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
     int rc = OM_MIGERR_INTERNAL;
 
     memset(&h, 0, sizeof(h));
-    if (om_random(s->mig_id, 16) || om_random(nonce, 32) || om_x25519_keypair(priv, pub)) {
+    if ((!s->resuming && om_random(s->mig_id, 16)) || om_random(nonce, 32) || om_x25519_keypair(priv, pub)) {
         *why = "no randomness for the key exchange";
         goto out;
     }
@@ -31,7 +31,7 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
     }
     memcpy(s->meas_self, q.measurement, 32);
     h.version = OM_PROTO_VERSION;
-    h.role = OM_ROLE_MIGRATE;
+    h.role = s->resuming ? OM_ROLE_RESUME : OM_ROLE_MIGRATE;
     h.strategy = (uint8_t)s->strategy;
     h.nstreams = (uint8_t)s->nstreams;
     memcpy(h.mig_id, s->mig_id, 16);
@@ -215,6 +215,16 @@ static void wipe_session(struct om_mig_session *s)
         om_sealer_wipe(&s->st[i].sealer);
 }
 
+static int init_sealers(struct om_mig_session *s)
+{
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        om_mig_hash_init(&s->st[i]);
+        if (om_sealer_init(&s->st[i].sealer, s->keys.src_to_dst, i, s->mig_id, OM_AEAD_AUTO))
+            return OM_MIGERR_INTERNAL;
+    }
+    return 0;
+}
+
 /* What the compiler tracker must have compiled in for a strategy: dirty
  * marks at the source's pre-copy, access checks at a post-copy destination. */
 static uint32_t cc_needs(uint32_t strategy)
@@ -349,15 +359,8 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         rc = OM_MIGERR_REFUSED;
         goto fail;
     }
-    if ((rc = handshake(ssa, s, &why)))
+    if ((rc = handshake(ssa, s, &why)) || (rc = init_sealers(s)))
         goto fail;
-    for (uint32_t i = 0; i < s->nstreams; i++) {
-        om_mig_hash_init(&s->st[i]);
-        if (om_sealer_init(&s->st[i].sealer, s->keys.src_to_dst, i, s->mig_id, OM_AEAD_AUTO)) {
-            rc = OM_MIGERR_INTERNAL;
-            goto fail;
-        }
-    }
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
     if ((rc = prepare(ssa, s))) {
         why = "the destination did not get ready";
@@ -374,6 +377,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
             goto fail;
     }
     quiesced = 1;
+    s->args.t_quiesce_ns = om_mig_now_ns(ssa);
     if ((rc = om_mig_quiesce(ssa, 10000))) /* downtime starts when the last thread parks */
         goto fail;
     s->args.t_quiesced_ns = om_mig_now_ns(ssa);
@@ -423,6 +427,8 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         await_resumed(ssa, s);
     if (!rc && post)
         rc = om_mig_serve_postcopy(ssa, s);
+    if (rc && post)
+        om_mig_save_resume(s); /* the pages stay here until a --resume delivers them */
     om_mig_command(ssa, s, MIG_CMD_QUIT);
     for (uint32_t i = 0; i < s->nstreams; i++)
         s->args.bytes_sent += s->st[i].bytes;
@@ -447,6 +453,54 @@ fail:
     return rc;
 }
 
+/* Post-copy recovery: re-attest (same migration id, fresh keys), then push
+ * every pending page again; the destination keeps the ones it installed. */
+static int64_t resume_source(struct om_ssa *ssa, struct om_mig_session *s, uint64_t hp)
+{
+    const char *why = NULL;
+    int rc;
+    if (!s->res.valid) {
+        om_mig_report(s, hp, OM_MIGERR_REFUSED, "there is no interrupted post-copy to resume");
+        return OM_MIGERR_REFUSED;
+    }
+    om_mig_load_resume(s);
+    s->resuming = 1;
+    if (s->nstreams < 2) {
+        why = "resuming post-copy needs at least 2 streams";
+        rc = OM_MIGERR_REFUSED;
+        goto fail;
+    }
+    if ((rc = handshake(ssa, s, &why)) || (rc = init_sealers(s)))
+        goto fail;
+    memset(om_track_bitmap(OM_BM_DONE), 0, words() * 8);
+    __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
+    rc = om_mig_serve_postcopy(ssa, s);
+    om_mig_command(ssa, s, MIG_CMD_QUIT);
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        s->args.bytes_sent += s->st[i].bytes;
+    s->args.t_switched_ns = 1; /* the enclave is (still) at the destination */
+    wipe_session(s);
+    if (rc) {
+        om_mig_save_resume(s);
+        __atomic_store_n(&s->phase, MIG_IDLE, __ATOMIC_RELEASE);
+        om_mig_report(s, hp, rc, "post-copy interrupted again: pages were not all delivered");
+        return rc;
+    }
+    s->res.valid = 0;
+    __atomic_store_n(&s->phase, MIG_DONE, __ATOMIC_RELEASE);
+    om_mig_report(s, hp, 0, NULL);
+    return 0;
+fail:
+    om_mig_fail(s, rc);
+    om_mig_send_abort(ssa, s, OM_ABORT_INTERNAL, why ? why : om_mig_strerror(rc));
+    om_mig_join_workers(ssa, s);
+    wipe_session(s);
+    om_mig_save_resume(s);
+    om_mig_report(s, hp, rc, why ? why : om_mig_strerror(rc));
+    __atomic_store_n(&s->phase, MIG_IDLE, __ATOMIC_RELEASE);
+    return rc;
+}
+
 int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
 {
     struct om_mig_session *s = om_mig_session();
@@ -454,6 +508,8 @@ int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t hp)
         return om_mig_send_worker(ssa, s, slot);
     if (om_mig_session_begin(s, hp))
         return OM_MIGERR_INTERNAL;
+    if (s->args.resume)
+        return resume_source(ssa, s, hp);
     s->strategy = s->args.strategy ? s->args.strategy : OM_STRATEGY_STOP_COPY;
     s->tracker = s->args.tracker;
     if (!s->tracker) {

@@ -90,7 +90,7 @@ static int wanted(int region, uint64_t a)
         uint64_t i = (a - om_trt_layout.heap_lo) / OM_PAGE_SIZE;
         return bm && i < n && (bm[i / 64] >> (i % 64) & 1);
     }
-    case R_MMAP: return om_vmem_page_readable(a);
+    case R_MMAP: return om_vmem_page_readable(a) && !om_vmem_page_zombie(a);
     default: return 0;
     }
 }

@@ -5,7 +5,6 @@
 #include "track.h"
 #include <string.h>
 
-/* Heap pages of a round or of the post-copy push that one stream takes. */
 #define PREPAGE 15 /* pages after a requested one that follow it at once */
 
 static int page_is_zero(const uint64_t *p)

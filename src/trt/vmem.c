@@ -80,6 +80,18 @@ uint64_t om_vmem_next_used(uint64_t addr)
     return om_trt_layout.mmap_hi;
 }
 
+/* A page of an exited thread's stack not yet reaped: dead, and maybe
+ * already released by the host (reading it would fault). */
+int om_vmem_page_zombie(uint64_t a)
+{
+    int z = 0;
+    om_spin_lock(&vm_lock);
+    for (unsigned i = 0; i < nzombies && !z; i++)
+        z = a >= zombies[i].addr && a - zombies[i].addr < zombies[i].len;
+    om_spin_unlock(&vm_lock);
+    return z;
+}
+
 /* A page of prot_map whose entries all describe unused pages: dead. */
 int om_vmem_page_dead(uint64_t a)
 {

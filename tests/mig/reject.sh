@@ -172,6 +172,42 @@ cut)
   source_survives "$d"
   ;;
 
+cut-resume)
+  # Post-copy recovery: the network goes silent after the switchover. The
+  # enclave runs at the destination (threads that need a missing page wait),
+  # the source keeps its pages; `migrate --resume` straight to the
+  # destination finishes the job, and the output is exactly the unmigrated one.
+  d=$T/case
+  mkdir -p "$d"
+  start_dest "$d" "$T/home" "" --timeout 4
+  start_relay "$d" "127.0.0.1:$DEST_PORT" --fault "cut:$((1 + RANDOM % 3000))+go"
+  start_src "$d" app "$T/home" "" "$HEAP" "$IMG" "${ARGS[@]}"
+  wait_for "$d/src.out" '^memstress: iter 5000$' 120 "$SRC_PID" || fail "the source never got going"
+  rand_delay "$(rand_ms 400)"
+  migrate "$d" app "$T/home" "" "127.0.0.1:$RELAY_PORT" --strategy "${MIG_STRATEGY:-postcopy}" \
+    --tracker "${MIG_TRACKER:-auto}" --streams 2 --timeout 3
+  note "cut after the switchover: migrate: $(cat "$d/mig.json")"
+  grep -q '^relay: cut' "$d/relay.log" || fail "the relay never cut"
+  [ "$MIG_RC" = 1 ] || fail "migrate exit $MIG_RC after a cut during post-copy (want 1)"
+  grep -q '"switched":true' "$d/mig.json" || fail "the cut was not after the switchover: $(cat "$d/mig.json")"
+  grep -q 'runs at the destination, but not every page arrived' "$d/mig.err" || fail "unclear error: $(cat "$d/mig.err")"
+  alive "$SRC_PID" || fail "the source process ended: it must keep the pages not delivered"
+  wait_for "$d/dest.err" 'waiting on port .* for `optmig migrate --resume`' 60 "$DEST_PID" ||
+    fail "the destination does not wait for a reconnection"
+  mkdir -p "$d/r"
+  migrate "$d/r" app "$T/home" "" "127.0.0.1:$DEST_PORT" --resume --streams 2 --timeout 20
+  grep -q "\"tracker\":\"${MIG_TRACKER:-compiler}\"" "$d/mig.json" || [ -z "${MIG_TRACKER:-}" ] ||
+    fail "the first migration did not use the ${MIG_TRACKER} tracker"
+  note "resume: $(cat "$d/r/mig.json")"
+  [ "$MIG_RC" = 0 ] && [ "$MIG_RESULT" = ok ] || fail "migrate --resume: exit $MIG_RC: $(cat "$d/r/mig.err")"
+  wait_exit "$SRC_PID" 30 || fail "the source did not end after the resumed post-copy completed"
+  wait_exit "$DEST_PID" 300 || fail "the migrated app did not finish"
+  [ "$EXIT_STATUS" = 0 ] || fail "destination (the app) exit status $EXIT_STATUS: $(tail -3 "$d/dest.err")"
+  grep -q 'post-copy resumed and completed' "$d/dest.err" || fail "the destination did not report the recovery"
+  cat "$d/src.out" "$d/dest.out" | filter >"$d/both.f"
+  same "$T/ref/ref.f" "$d/both.f" "output after a post-copy cut and resume differs from the unmigrated run"
+  ;;
+
 second-destination)
   # A first migration succeeds through a relay that records what the source
   # sent. Replayed to a fresh destination, the same bytes must be refused:

@@ -19,7 +19,8 @@
  * streams depends on scheduling). A fault SPEC may end in "@S" to count only
  * the RECORD frames of stream S instead (stream 0 is the connection that starts
  * with HELLO, stream i>0 the one whose STREAM_JOIN names index i); then which
- * record is hit does not depend on scheduling.
+ * record is hit does not depend on scheduling. A SPEC ending in "+go" counts
+ * only the RECORD frames after the source's COMMIT_ACK (post-copy's push).
  *
  *   flip:N      flip (xor 0xff) one byte in the middle of RECORD N's ciphertext
  *               (a PAGE_ZERO record has none: a tag byte then)
@@ -70,6 +71,7 @@
 #define T_HELLO_REPLY 2
 #define T_STREAM_JOIN 3
 #define T_RECORD 4
+#define T_COMMIT_ACK 6
 #define T_ABORT 7
 #define T_MAX 11
 #define REC_CT 49u      /* ciphertext offset in a RECORD payload */
@@ -242,11 +244,14 @@ struct fault {
     int kind;
     unsigned long n;
     int stream; /* -1: count over all streams */
+    int after_go; /* count only records after COMMIT_ACK */
     int done;
 };
 
 static struct fault faults[MAX_FAULTS];
 static int nfaults;
+static unsigned long nrec_go; /* RECORD frames since COMMIT_ACK passed */
+static int go_seen;
 static unsigned long marks[MAX_MARKS];
 static int nmarks;
 
@@ -280,6 +285,10 @@ static int parse_fault(const char *spec)
     f.n = strtoul(colon + 1, &end, 10);
     if (!found || errno || end == colon + 1 || f.n == 0)
         return -1;
+    if (!strcmp(end, "+go")) {
+        f.after_go = 1;
+        end += 3;
+    }
     if (*end == '@') {
         char *e2;
         long s = strtol(end + 1, &e2, 10);
@@ -378,17 +387,20 @@ static void handle_frame(struct conn *c, uint8_t *f, size_t len)
         } else if (type != T_HELLO && type != T_STREAM_JOIN) {
             logf_("relay: conn %d: source sent %s", c->idx, type_name(type));
         }
+        go_seen |= type == T_COMMIT_ACK;
         ob_put(&c->to_d, f, len);
         return;
     }
     nrec++;
+    nrec_go += go_seen;
     c->records++;
     int copies = 1, end_kind = -1, go_raw = 0;
     for (int i = 0; i < nfaults; i++) {
         struct fault *ft = &faults[i];
         if (ft->done || ft->kind == F_MALFORMED_HELLO)
             continue;
-        if (ft->stream < 0 ? nrec != ft->n : (ft->stream != c->stream || c->records != ft->n))
+        if (ft->after_go ? nrec_go != ft->n
+                         : ft->stream < 0 ? nrec != ft->n : (ft->stream != c->stream || c->records != ft->n))
             continue;
         ft->done = 1;
         char where[160];

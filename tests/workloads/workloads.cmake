@@ -24,3 +24,37 @@ add_test(NAME workload.kvserver
 add_test(NAME workload.kvload_detects_loss
   COMMAND bash ${OM_WLT}/kv_test.sh loss $<TARGET_FILE:wl_kvserver_native> $<TARGET_FILE:kvload>)
 set_tests_properties(workload.kvserver workload.kvload_detects_loss PROPERTIES TIMEOUT 60 LABELS workload)
+
+# Transparency across a live migration (migrate.sh, label workload-migrate):
+# each compute workload is migrated at a random moment after its first step line
+# to `optmig listen --once` on loopback; source + destination stdout must equal
+# the unmigrated run's, byte for byte. workload.migrate.detects_mismatch checks
+# the check (a reference with an altered digest must be caught).
+foreach(wl bfs btree hashjoin pagerank xsbench)
+  foreach(strategy stop-and-copy precopy postcopy hybrid)
+    add_test(NAME workload.migrate.${wl}.${strategy}
+      COMMAND bash ${OM_WLT}/migrate.sh $<TARGET_FILE:optmig> ${OM_WORKLOADDIR}
+              $<TARGET_FILE:om_relay> ${wl} ${strategy} auto)
+    set_tests_properties(workload.migrate.${wl}.${strategy} PROPERTIES TIMEOUT 240 LABELS workload-migrate)
+  endforeach()
+endforeach()
+add_test(NAME workload.migrate.detects_mismatch
+  COMMAND bash ${OM_WLT}/migrate.sh $<TARGET_FILE:optmig> ${OM_WORKLOADDIR}
+          $<TARGET_FILE:om_relay> hashjoin precopy auto)
+set_tests_properties(workload.migrate.detects_mismatch PROPERTIES TIMEOUT 240
+  LABELS workload-migrate ENVIRONMENT WLMIG_EXPECT_MISMATCH=1)
+
+# The KV server enclave under kvload across a live migration (kv_migrate.sh,
+# label workload-migrate): kvload must PASS (every acknowledged write is in the
+# destination's DUMP); prints the longest client stall and a throughput timeline.
+# workload.kv.migrate.closed-conn: the same after one client connection was
+# opened and closed (its server thread ended) before the migration.
+foreach(strategy stop-and-copy precopy postcopy hybrid)
+  add_test(NAME workload.kv.migrate.${strategy}
+    COMMAND bash ${OM_WLT}/kv_migrate.sh $<TARGET_FILE:optmig> ${OM_WORKLOADDIR} $<TARGET_FILE:om_relay> ${strategy} auto)
+  set_tests_properties(workload.kv.migrate.${strategy} PROPERTIES TIMEOUT 240 LABELS workload-migrate)
+endforeach()
+add_test(NAME workload.kv.migrate.closed-conn
+  COMMAND bash ${OM_WLT}/kv_migrate.sh $<TARGET_FILE:optmig> ${OM_WORKLOADDIR} $<TARGET_FILE:om_relay> hybrid auto)
+set_tests_properties(workload.kv.migrate.closed-conn PROPERTIES TIMEOUT 240 LABELS workload-migrate
+  ENVIRONMENT KV_CLOSED_CONN=1)
