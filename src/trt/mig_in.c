@@ -261,26 +261,33 @@ static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
         r.page != OM_MIG_MANIFEST_PAGE || r.ct_len != sizeof(m))
         return OM_MIGERR_PROTOCOL;
     if (om_open(&st->opener, r.rtype, r.page, r.version, r.counter, r.ct, sizeof(m), &m, r.tag) ||
-        om_opener_skipped(&st->opener) || m.nstreams != s->nstreams)
+        om_opener_skipped(&st->opener) || m.nstreams != s->nstreams) {
+        om_mig_why(s, "the manifest failed authentication, counter", r.counter);
         return OM_MIGERR_INTEGRITY;
+    }
     /* Each stream's end marker was checked against what arrived; the
      * manifest must account for the same records. */
     uint64_t pages = 0;
     for (uint32_t i = 0; i < s->nstreams; i++) {
-        if (m.st[i].records != s->st[i].records)
+        if (m.st[i].records != s->st[i].records) {
+            om_mig_why(s, "records missing or replayed: the manifest counts others on stream", i);
             return OM_MIGERR_INTEGRITY;
+        }
         pages += s->st[i].pages;
     }
-    if (pages != m.pages || m.strategy != s->strategy)
+    if (pages != m.pages || m.strategy != s->strategy) {
+        om_mig_why(s, "records missing or replayed: the manifest counts other pages:", m.pages);
         return OM_MIGERR_INTEGRITY;
+    }
     if (is_post(s)) {
         uint8_t h[32];
         uint64_t w = (om_track_pages() + 63) / 64, *pend = om_track_bitmap(OM_BM_PENDING);
-        if (om_track_pages() % 64 && pend[w - 1] >> (om_track_pages() % 64))
-            return OM_MIGERR_INTEGRITY;
         om_mig_bm_hash(h);
-        if (om_bm_count(pend, w) != m.pending || memcmp(h, m.pending_hash, 32))
+        if ((om_track_pages() % 64 && pend[w - 1] >> (om_track_pages() % 64)) || om_bm_count(pend, w) != m.pending ||
+            memcmp(h, m.pending_hash, 32)) {
+            om_mig_why(s, "the pages still to come differ from the manifest's:", m.pending);
             return OM_MIGERR_INTEGRITY;
+        }
         s->pending = m.pending;
     }
     br_sha256_context hc;
@@ -449,12 +456,16 @@ static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
     int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
     if (!rc && !s->resuming)
         rc = receive_stream(ssa, s, i, 1);
-    __atomic_store_n(&s->st[i].ack_seq, 1, __ATOMIC_RELEASE);
+    if (rc)
+        om_mig_fail(s, rc); /* before the coordinator could take the stream as complete */
+    else
+        __atomic_store_n(&s->st[i].ack_seq, 1, __ATOMIC_RELEASE);
     if (!rc && is_post(s)) {
         rc = om_mig_wait_phase(ssa, s, MIG_PUSH);
         if (!rc)
             rc = receive_stream(ssa, s, i, 2);
-        __atomic_store_n(&s->st[i].ack_seq, 2, __ATOMIC_RELEASE);
+        if (!rc)
+            __atomic_store_n(&s->st[i].ack_seq, 2, __ATOMIC_RELEASE);
     }
     if (rc) {
         s->st[i].error = rc;

@@ -145,8 +145,8 @@ static int send_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     m.strategy = s->strategy;
     m.t_quiesced_ns = s->args.t_quiesced_ns;
     m.pending = s->pending;
-    if (s->pending)
-        om_mig_bm_hash(m.pending_hash);
+    if (s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID)
+        om_mig_bm_hash(m.pending_hash); /* even when nothing is pending */
     for (uint32_t i = 0; i < s->nstreams; i++) {
         m.pages += s->st[i].pages;
         m.zero_pages += s->st[i].zero_pages;

@@ -11,6 +11,8 @@
 CASE=${1:?case}
 IMG=$SAMPLES/memstress
 ARGS=(-s 64M -t 2 -i 60000 -P 5000)
+# Pre-copy rounds run while the app runs: it must outlast a failing attempt.
+case ${MIG_STRATEGY:-} in precopy | hybrid) ARGS=(-s 64M -t 2 -i 360000 -P 5000) ;; esac
 HEAP=1G
 PAGES=12000 # fewer page records than a 64 MiB memstress sends (about 16.5k)
 
