@@ -105,6 +105,7 @@ int om_page_restorable(uint64_t addr);
 /* Is this page zero on a fresh destination (so a zero page need not travel)? */
 int om_page_starts_zero(uint64_t addr);
 void om_pages_clear_stack(void);
+int om_page_is_zero(uint64_t addr);
 
 /* vmem: protection map, for export and for the destination's mappings. */
 int om_vmem_page_readable(uint64_t addr);

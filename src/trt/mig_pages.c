@@ -127,16 +127,20 @@ int om_page_starts_zero(uint64_t a)
 
 /* Destination: its loader wrote an initial stack the source's state
  * replaces; cleared, every stack page starts zero like the heap's. */
+int om_page_is_zero(uint64_t a)
+{
+    const uint64_t *p = (const uint64_t *)a;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < OM_PAGE_SIZE / 8; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
 void om_pages_clear_stack(void)
 {
-    for (uint64_t a = om_trt_layout.stack_lo; a < om_trt_layout.stack_hi; a += OM_PAGE_SIZE) {
-        const uint64_t *p = (const uint64_t *)a;
-        uint64_t acc = 0;
-        for (size_t i = 0; i < OM_PAGE_SIZE / 8; i++)
-            acc |= p[i];
-        if (acc)
+    for (uint64_t a = om_trt_layout.stack_lo; a < om_trt_layout.stack_hi; a += OM_PAGE_SIZE)
+        if (!om_page_is_zero(a))
             memset((void *)a, 0, OM_PAGE_SIZE);
-    }
 }
 
 int om_page_restorable(uint64_t a)

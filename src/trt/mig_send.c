@@ -7,14 +7,6 @@
 
 #define PREPAGE 15 /* pages after a requested one that follow it at once */
 
-static int page_is_zero(const uint64_t *p)
-{
-    uint64_t acc = 0;
-    for (size_t i = 0; i < OM_PAGE_SIZE / 8; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
 int om_flush(struct om_ssa *ssa, struct om_mig_stream *st)
 {
     int rc = st->ohave ? om_mig_send(ssa, st->fd, st->obuf, st->ohave) : 0;
@@ -60,7 +52,7 @@ static int send_heap_page(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
     struct om_mig_stream *st = &s->st[sid];
     uint64_t *sent = om_track_bitmap(OM_BM_SENT), bit = 1ull << (p % 64);
     uint64_t a = om_track_lo() + p * OM_PAGE_SIZE;
-    if (!(sent[p / 64] & bit) && page_is_zero((const uint64_t *)a)) {
+    if (!(sent[p / 64] & bit) && om_page_is_zero(a)) {
         st->zero_pages++;
         return 0;
     }
@@ -103,7 +95,7 @@ static int send_state(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid
             return OM_MIGERR_INTERNAL;
         /* A zero page need not be sent where the destination's memory starts
          * zero (stack, heap, mmap area); image data starts otherwise. */
-        if (om_page_starts_zero(a) && page_is_zero((const uint64_t *)a)) {
+        if (om_page_starts_zero(a) && om_page_is_zero(a)) {
             st->zero_pages++;
             continue;
         }
@@ -124,7 +116,7 @@ static int push_page(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid,
     if (__atomic_fetch_or(&done[p / 64], bit, __ATOMIC_RELAXED) & bit)
         return 0;
     uint64_t a = om_track_lo() + p * OM_PAGE_SIZE;
-    int zero = page_is_zero((const uint64_t *)a);
+    int zero = om_page_is_zero(a);
     int rc = om_put_record(ssa, st, sid, zero ? OM_REC_PAGE_ZERO : OM_REC_PAGE, enclave_page(a), s->version,
                            zero ? NULL : (const void *)a, zero ? 0 : OM_PAGE_SIZE);
     if (rc)
