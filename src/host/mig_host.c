@@ -320,6 +320,20 @@ static int accept_streams(int lfd, uint32_t n, int32_t *fds, int timeout_ms)
     return 0;
 }
 
+/* Stream 0 is the control connection c0; streams 1..n-1 follow it. */
+static int take_streams(int lfd, int *c0, const struct om_hello *h, struct om_mig_args *args, uint32_t timeout_ms,
+                        char *err, size_t errlen)
+{
+    args->fds[0] = move_high(*c0);
+    *c0 = -1;
+    if (h->nstreams < 1 || h->nstreams > OM_MIG_MAX_STREAMS ||
+        accept_streams(lfd, h->nstreams, args->fds, (int)timeout_ms)) {
+        snprintf(err, errlen, "the source's extra streams did not arrive");
+        return -1;
+    }
+    return 0;
+}
+
 int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
 {
     struct om_mig_args *args = calloc(1, sizeof(*args));
@@ -353,11 +367,7 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
             refuse(c0, &h, err);
             goto out;
         }
-        args->fds[0] = move_high(c0);
-        c0 = -1;
-        if (h.nstreams < 1 || h.nstreams > OM_MIG_MAX_STREAMS ||
-            accept_streams(lfd, h.nstreams, args->fds, (int)timeout_ms)) {
-            snprintf(err, errlen, "the source's extra streams did not arrive");
+        if (take_streams(lfd, &c0, &h, args, timeout_ms, err, errlen)) {
             rc = 1;
             goto out;
         }
@@ -390,13 +400,8 @@ int om_mig_destination(int lfd, uint32_t timeout_ms, char *err, size_t errlen)
         refuse(c0, &h, "destination has no platform key");
         goto out;
     }
-    args->fds[0] = move_high(c0);
-    c0 = -1;
-    if (h.nstreams < 1 || h.nstreams > OM_MIG_MAX_STREAMS ||
-        accept_streams(lfd, h.nstreams, args->fds, (int)timeout_ms)) {
-        snprintf(err, errlen, "the source's extra streams did not arrive");
+    if (take_streams(lfd, &c0, &h, args, timeout_ms, err, errlen))
         goto out;
-    }
     char *argv[] = { h.path, NULL };
     if (om_enclave_load(h.path, h.layout.base, h.layout.heap_size, h.layout.max_threads, argv, err, errlen)) {
         refuse(args->fds[0], &h, "destination cannot host this layout");

@@ -72,6 +72,11 @@ enum { MIG_CMD_HEAP = 1, MIG_CMD_STATE = 2, MIG_CMD_END = 4, MIG_CMD_PUSH = 8, M
 
 struct om_mig_session *om_mig_session(void);
 size_t om_mig_session_span(void);
+/* Post-copy and hybrid leave pages behind the switchover. */
+static inline int om_mig_is_post(uint32_t strategy)
+{
+    return strategy == OM_STRATEGY_POSTCOPY || strategy == OM_STRATEGY_HYBRID;
+}
 
 int64_t om_mig_out(struct om_ssa *ssa, uint32_t slot, uint64_t args);
 /* A source whose post-copy was cut may still be entered, to resume it. */

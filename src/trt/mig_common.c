@@ -52,7 +52,7 @@ void om_mig_bm_hash(uint8_t out[32])
 {
     br_sha256_context hc;
     br_sha256_init(&hc);
-    br_sha256_update(&hc, om_track_bitmap(OM_BM_PENDING), (om_track_pages() + 63) / 64 * 8);
+    br_sha256_update(&hc, om_track_bitmap(OM_BM_PENDING), om_track_words() * 8);
     br_sha256_out(&hc, out);
 }
 
@@ -205,6 +205,24 @@ int om_mig_wait_phase(struct om_ssa *ssa, struct om_mig_session *s, int phase)
             return 0;
         om_mig_sleep_us(ssa, 100);
     }
+}
+
+int om_mig_streams_at(struct om_mig_session *s, uint64_t seq)
+{
+    for (uint32_t i = 1; i < s->nstreams; i++)
+        if (__atomic_load_n(&s->st[i].ack_seq, __ATOMIC_ACQUIRE) < seq)
+            return 0;
+    return 1;
+}
+
+int om_mig_wait_streams(struct om_ssa *ssa, struct om_mig_session *s, uint64_t seq)
+{
+    while (!om_mig_streams_at(s, seq)) {
+        if (__atomic_load_n(&s->phase, __ATOMIC_ACQUIRE) == MIG_ABORTED)
+            return s->error ? (int)s->error : OM_MIGERR_INTERNAL;
+        om_mig_sleep_us(ssa, 50);
+    }
+    return 0;
 }
 
 void om_mig_fail(struct om_mig_session *s, int64_t err)

@@ -38,6 +38,9 @@ void om_mig_unquiesce(struct om_ssa *ssa);
 int om_mig_wait_workers(struct om_ssa *ssa, struct om_mig_session *s);
 void om_mig_join_workers(struct om_ssa *ssa, struct om_mig_session *s);
 int om_mig_wait_phase(struct om_ssa *ssa, struct om_mig_session *s, int phase);
+/* Every worker stream (1..n-1) has acknowledged command or phase seq. */
+int om_mig_streams_at(struct om_mig_session *s, uint64_t seq);
+int om_mig_wait_streams(struct om_ssa *ssa, struct om_mig_session *s, uint64_t seq);
 void om_mig_fail(struct om_mig_session *s, int64_t err);
 void om_mig_quote_to_wire(const struct om_quote *q, struct om_wire_quote *w);
 void om_mig_quote_from_wire(const struct om_wire_quote *w, struct om_quote *q);

@@ -52,7 +52,7 @@ static int handshake(struct om_ssa *ssa, struct om_mig_session *s, const char **
         return refuse(ssa, s, h.mig_id, *why);
     }
     s->strategy = h.strategy;
-    if ((s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID) && s->nstreams < 2) {
+    if (om_mig_is_post(s->strategy) && s->nstreams < 2) {
         *why = "post-copy needs at least 2 streams";
         return refuse(ssa, s, h.mig_id, *why);
     }
@@ -113,16 +113,11 @@ out:
     return rc;
 }
 
-static int is_post(const struct om_mig_session *s)
-{
-    return s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID;
-}
-
 /* A chunk of the pending bitmap (stream 0, while the source is stopped). */
 static int take_pending_chunk(struct om_mig_session *s, struct om_mig_stream *st, const struct om_record *r)
 {
-    uint64_t len = (om_track_pages() + 63) / 64 * 8, off = (r->page - 1) * OM_MIG_BM_CHUNK;
-    if (!is_post(s) || r->page < 1 || off >= len || r->ct_len != (len - off < OM_MIG_BM_CHUNK ? len - off : OM_MIG_BM_CHUNK))
+    uint64_t len = om_track_words() * 8, off = (r->page - 1) * OM_MIG_BM_CHUNK;
+    if (!om_mig_is_post(s->strategy) || r->page < 1 || off >= len || r->ct_len != (len - off < OM_MIG_BM_CHUNK ? len - off : OM_MIG_BM_CHUNK))
         return OM_MIGERR_PROTOCOL;
     if (om_open(&st->opener, r->rtype, r->page, r->version, r->counter, r->ct, r->ct_len,
                 (uint8_t *)om_track_bitmap(OM_BM_PENDING) + off, r->tag))
@@ -279,9 +274,9 @@ static int verify_manifest(struct om_ssa *ssa, struct om_mig_session *s)
         om_mig_why(s, "records missing or replayed: the manifest counts other pages:", m.pages);
         return OM_MIGERR_INTEGRITY;
     }
-    if (is_post(s)) {
+    if (om_mig_is_post(s->strategy)) {
         uint8_t h[32];
-        uint64_t w = (om_track_pages() + 63) / 64, *pend = om_track_bitmap(OM_BM_PENDING);
+        uint64_t w = om_track_words(), *pend = om_track_bitmap(OM_BM_PENDING);
         om_mig_bm_hash(h);
         if ((om_track_pages() % 64 && pend[w - 1] >> (om_track_pages() % 64)) || om_bm_count(pend, w) != m.pending ||
             memcmp(h, m.pending_hash, 32)) {
@@ -331,17 +326,17 @@ static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
          plan.tracker != OM_TRACKER_KERNEL))
         return OM_MIGERR_PROTOCOL;
     s->tracker = plan.tracker;
-    if (is_post(s) && s->tracker == OM_TRACKER_COMPILER && !(om_cc_compiled() & OM_CC_ACCESS)) {
+    if (om_mig_is_post(s->strategy) && s->tracker == OM_TRACKER_COMPILER && !(om_cc_compiled() & OM_CC_ACCESS)) {
         om_mig_why(s, "this image has no access checks for post-copy (omcc --track); tracker", s->tracker);
         return OM_MIGERR_REFUSED;
     }
-    if (is_post(s) && s->tracker == OM_TRACKER_KERNEL && !om_kt_available(ssa)) {
+    if (om_mig_is_post(s->strategy) && s->tracker == OM_TRACKER_KERNEL && !om_kt_available(ssa)) {
         om_mig_why(s, "this host has no userfaultfd for post-copy; tracker", s->tracker);
         return OM_MIGERR_REFUSED;
     }
     /* Pages the kernel tracker will fault in must stay unpopulated. */
     uint64_t total = om_trt_layout.size / OM_PAGE_SIZE, skip_lo = 0, skip_hi = 0;
-    if (is_post(s) && s->tracker == OM_TRACKER_KERNEL) {
+    if (om_mig_is_post(s->strategy) && s->tracker == OM_TRACKER_KERNEL) {
         skip_lo = (om_track_lo() - om_trt_layout.base) / OM_PAGE_SIZE;
         skip_hi = skip_lo + om_track_pages();
     }
@@ -359,6 +354,11 @@ static int prepare(struct om_ssa *ssa, struct om_mig_session *s)
         }
         prefault(ssa, a, b);
     }
+    /* The switchover writes the present map and the bitmaps: fault them in
+     * now, not while the enclave is stopped (1 MiB of maps at a 4 GiB heap). */
+    if (om_mig_is_post(s->strategy) && om_track_pages())
+        prefault(ssa, (om_track_heap_end() - om_trt_layout.base) / OM_PAGE_SIZE,
+                 (om_trt_layout.heap_hi - om_trt_layout.base) / OM_PAGE_SIZE);
     struct om_ping pong = { .token = 1 };
     uint8_t buf[OM_PING_FRAME];
     size_t len;
@@ -438,19 +438,6 @@ static int restore(struct om_ssa *ssa, struct om_mig_session *s)
     return resume_threads(ssa);
 }
 
-/* Waits until every worker has finished the given phase of its stream. */
-static int wait_streams(struct om_ssa *ssa, struct om_mig_session *s, uint64_t phase)
-{
-    for (uint32_t i = 1; i < s->nstreams; i++) {
-        while (__atomic_load_n(&s->st[i].ack_seq, __ATOMIC_ACQUIRE) < phase) {
-            if (__atomic_load_n(&s->phase, __ATOMIC_ACQUIRE) == MIG_ABORTED)
-                return s->error ? (int)s->error : OM_MIGERR_INTERNAL;
-            om_mig_sleep_us(ssa, 100);
-        }
-    }
-    return 0;
-}
-
 static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
 {
     int rc = om_mig_wait_phase(ssa, s, MIG_SEND);
@@ -460,7 +447,7 @@ static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
         om_mig_fail(s, rc); /* before the coordinator could take the stream as complete */
     else
         __atomic_store_n(&s->st[i].ack_seq, 1, __ATOMIC_RELEASE);
-    if (!rc && is_post(s)) {
+    if (!rc && om_mig_is_post(s->strategy)) {
         rc = om_mig_wait_phase(ssa, s, MIG_PUSH);
         if (!rc)
             rc = receive_stream(ssa, s, i, 2);
@@ -538,7 +525,7 @@ static int send_done(struct om_ssa *ssa, struct om_mig_session *s)
 
 static int absent_start(struct om_ssa *ssa, struct om_mig_session *s)
 {
-    memset(om_track_bitmap(OM_BM_DONE), 0, (om_track_pages() + 63) / 64 * 8);
+    memset(om_track_bitmap(OM_BM_DONE), 0, om_track_words() * 8);
     if (s->tracker == OM_TRACKER_COMPILER)
         return om_cc_absent_start(om_track_bitmap(OM_BM_PENDING)) ? OM_MIGERR_INTERNAL : 0;
     return om_kt_absent_start(ssa, om_track_bitmap(OM_BM_PENDING)) ? OM_MIGERR_INTERNAL : 0;
@@ -558,7 +545,7 @@ static int finish_postcopy(struct om_ssa *ssa, struct om_mig_session *s)
     __atomic_store_n(&s->phase, MIG_PUSH, __ATOMIC_RELEASE);
     int rc = receive_stream(ssa, s, 0, 2);
     if (!rc)
-        rc = wait_streams(ssa, s, 2);
+        rc = om_mig_wait_streams(ssa, s, 2);
     if (!rc && __atomic_load_n(&s->installed, __ATOMIC_ACQUIRE) != s->pending) {
         om_mig_why(s, "post-copy ended with pages missing:", s->pending - s->installed);
         rc = OM_MIGERR_INTEGRITY;
@@ -625,11 +612,11 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     __atomic_store_n(&s->phase, MIG_KEYED, __ATOMIC_RELEASE);
     __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
-    if ((rc = receive_stream(ssa, s, 0, 1)) || (rc = wait_streams(ssa, s, 1)) || (rc = verify_manifest(ssa, s)) ||
+    if ((rc = receive_stream(ssa, s, 0, 1)) || (rc = om_mig_wait_streams(ssa, s, 1)) || (rc = verify_manifest(ssa, s)) ||
         (rc = commit(ssa, s)))
         goto fail;
     om_cc_arrived();
-    if (is_post(s) && (rc = absent_start(ssa, s))) {
+    if (om_mig_is_post(s->strategy) && (rc = absent_start(ssa, s))) {
         why = "cannot track the pages still to come";
         goto fail;
     }
@@ -638,7 +625,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     }
     send_resumed(ssa, s);
-    if (is_post(s) && (rc = finish_postcopy(ssa, s))) {
+    if (om_mig_is_post(s->strategy) && (rc = finish_postcopy(ssa, s))) {
         cut = 1;
         why = s->why[0] ? s->why : "post-copy interrupted: threads that need a missing page wait";
         goto fail;

@@ -145,7 +145,7 @@ static int send_manifest(struct om_ssa *ssa, struct om_mig_session *s)
     m.strategy = s->strategy;
     m.t_quiesced_ns = s->args.t_quiesced_ns;
     m.pending = s->pending;
-    if (s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID)
+    if (om_mig_is_post(s->strategy))
         om_mig_bm_hash(m.pending_hash); /* even when nothing is pending */
     for (uint32_t i = 0; i < s->nstreams; i++) {
         m.pages += s->st[i].pages;
@@ -229,12 +229,8 @@ static int init_sealers(struct om_mig_session *s)
  * marks at the source's pre-copy, access checks at a post-copy destination. */
 static uint32_t cc_needs(uint32_t strategy)
 {
-    switch (strategy) {
-    case OM_STRATEGY_PRECOPY: return OM_CC_DIRTY;
-    case OM_STRATEGY_POSTCOPY: return OM_CC_ACCESS;
-    case OM_STRATEGY_HYBRID: return OM_CC_DIRTY | OM_CC_ACCESS;
-    default: return 0;
-    }
+    uint32_t rounds = strategy == OM_STRATEGY_PRECOPY || strategy == OM_STRATEGY_HYBRID;
+    return (rounds ? OM_CC_DIRTY : 0) | (om_mig_is_post(strategy) ? OM_CC_ACCESS : 0);
 }
 
 static int tracking_start(struct om_ssa *ssa, struct om_mig_session *s, const char **why)
@@ -282,14 +278,13 @@ static void tracking_stop(struct om_ssa *ssa, struct om_mig_session *s)
         om_kt_dirty_stop(ssa);
 }
 
-static uint64_t words(void) { return (om_track_pages() + 63) / 64; }
 
 /* The used heap pages as they stand (the allocator's high-water set). */
 static void used_into(uint64_t *bm)
 {
     size_t n;
     const uint64_t *used = om_heap_used_bitmap(&n);
-    uint64_t w = words(), uw = used ? (n + 63) / 64 : 0;
+    uint64_t w = om_track_words(), uw = used ? (n + 63) / 64 : 0;
     for (uint64_t i = 0; i < w; i++)
         bm[i] = i < uw ? used[i] : 0;
 }
@@ -299,7 +294,7 @@ static void used_into(uint64_t *bm)
  * shrinking (writes outpace the link: stop and copy the rest). */
 static int precopy_rounds(struct om_ssa *ssa, struct om_mig_session *s)
 {
-    uint64_t *round = om_track_bitmap(OM_BM_ROUND), w = words();
+    uint64_t *round = om_track_bitmap(OM_BM_ROUND), w = om_track_words();
     uint64_t cap = s->args.max_rounds ? s->args.max_rounds : (s->strategy == OM_STRATEGY_HYBRID ? 1 : 30);
     uint64_t budget_ns = (uint64_t)(s->args.max_downtime_ms ? s->args.max_downtime_ms : 300) * 1000000ull;
     uint64_t prev = ~0ull, grew = 0;
@@ -338,7 +333,7 @@ static int precopy_rounds(struct om_ssa *ssa, struct om_mig_session *s)
  * copy and those used but never sent. */
 static void final_heap_set(uint64_t *out, int fresh)
 {
-    uint64_t *sent = om_track_bitmap(OM_BM_SENT), w = words();
+    uint64_t *sent = om_track_bitmap(OM_BM_SENT), w = om_track_words();
     size_t n;
     const uint64_t *used = om_heap_used_bitmap(&n);
     uint64_t uw = used ? (n + 63) / 64 : 0;
@@ -353,7 +348,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
     const char *why = NULL;
     int quiesced = 0, tracking = 0, rc;
     int live = s->strategy != OM_STRATEGY_STOP_COPY;
-    int post = s->strategy == OM_STRATEGY_POSTCOPY || s->strategy == OM_STRATEGY_HYBRID;
+    int post = om_mig_is_post(s->strategy);
     if (post && s->nstreams < 2) {
         why = "post-copy needs at least 2 streams (one answers page requests)";
         rc = OM_MIGERR_REFUSED;
@@ -367,7 +362,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     }
     if (live)
-        memset(om_track_bitmap(OM_BM_SENT), 0, words() * 8);
+        memset(om_track_bitmap(OM_BM_SENT), 0, om_track_words() * 8);
     if ((rc = tracking_start(ssa, s, &why)))
         goto fail;
     tracking = 1;
@@ -389,7 +384,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         if (s->strategy == OM_STRATEGY_HYBRID || s->strategy == OM_STRATEGY_PRECOPY) {
             /* What the last round collected is not sent yet: keep it. */
             if (post)
-                memcpy(set, om_track_bitmap(OM_BM_ROUND), words() * 8);
+                memcpy(set, om_track_bitmap(OM_BM_ROUND), om_track_words() * 8);
             int64_t d = collect(ssa, s, set);
             if (d < 0) {
                 rc = (int)d;
@@ -398,8 +393,8 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         }
         final_heap_set(set, s->strategy == OM_STRATEGY_POSTCOPY);
         if (post) {
-            s->pending = om_bm_count(set, words());
-            memset(om_track_bitmap(OM_BM_DONE), 0, words() * 8);
+            s->pending = om_bm_count(set, om_track_words());
+            memset(om_track_bitmap(OM_BM_DONE), 0, om_track_words() * 8);
             if ((rc = om_mig_send_pending(ssa, s)))
                 goto fail;
         } else {
@@ -472,7 +467,7 @@ static int64_t resume_source(struct om_ssa *ssa, struct om_mig_session *s, uint6
     }
     if ((rc = handshake(ssa, s, &why)) || (rc = init_sealers(s)))
         goto fail;
-    memset(om_track_bitmap(OM_BM_DONE), 0, words() * 8);
+    memset(om_track_bitmap(OM_BM_DONE), 0, om_track_words() * 8);
     __atomic_store_n(&s->phase, MIG_SEND, __ATOMIC_RELEASE);
     rc = om_mig_serve_postcopy(ssa, s);
     om_mig_command(ssa, s, MIG_CMD_QUIT);

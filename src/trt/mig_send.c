@@ -67,7 +67,7 @@ static int send_heap_page(struct om_ssa *ssa, struct om_mig_session *s, uint32_t
 static int send_heap(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid)
 {
     const uint64_t *bm = om_track_bitmap(OM_BM_ROUND);
-    uint64_t w = (om_track_pages() + 63) / 64;
+    uint64_t w = om_track_words();
     for (uint64_t i = sid; i < w; i += s->nstreams) {
         if (aborted(s))
             return OM_MIGERR_INTERNAL;
@@ -131,7 +131,7 @@ static int push_page(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid,
 static int push(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid)
 {
     const uint64_t *pending = om_track_bitmap(OM_BM_PENDING);
-    uint64_t w = (om_track_pages() + 63) / 64, k = s->nstreams - 1;
+    uint64_t w = om_track_words(), k = s->nstreams - 1;
     for (uint64_t i = sid - 1; i < w; i += k) {
         if (aborted(s))
             return OM_MIGERR_INTERNAL;
@@ -167,14 +167,6 @@ static int run(struct om_ssa *ssa, struct om_mig_session *s, uint32_t sid, uint3
     return rc ? rc : om_flush(ssa, &s->st[sid]);
 }
 
-static int workers_done(struct om_mig_session *s, uint64_t seq)
-{
-    for (uint32_t i = 1; i < s->nstreams; i++)
-        if (__atomic_load_n(&s->st[i].ack_seq, __ATOMIC_ACQUIRE) != seq)
-            return 0;
-    return 1;
-}
-
 int om_mig_command(struct om_ssa *ssa, struct om_mig_session *s, uint32_t cmd)
 {
     s->cmd = cmd;
@@ -190,12 +182,7 @@ int om_mig_command(struct om_ssa *ssa, struct om_mig_session *s, uint32_t cmd)
         om_mig_fail(s, rc);
         return rc;
     }
-    while (!workers_done(s, seq)) {
-        if (aborted(s))
-            return s->error ? (int)s->error : OM_MIGERR_INTERNAL;
-        om_mig_sleep_us(ssa, 50);
-    }
-    return 0;
+    return om_mig_wait_streams(ssa, s, seq);
 }
 
 int64_t om_mig_send_worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
@@ -234,7 +221,7 @@ int64_t om_mig_send_worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_
 int om_mig_send_pending(struct om_ssa *ssa, struct om_mig_session *s)
 {
     const uint8_t *bm = (const uint8_t *)om_track_bitmap(OM_BM_PENDING);
-    uint64_t len = (om_track_pages() + 63) / 64 * 8;
+    uint64_t len = om_track_words() * 8;
     for (uint64_t off = 0, i = 1; off < len; off += OM_MIG_BM_CHUNK, i++) {
         uint64_t n = len - off < OM_MIG_BM_CHUNK ? len - off : OM_MIG_BM_CHUNK;
         int rc = om_put_record(ssa, &s->st[0], 0, OM_REC_RUNTIME, i, 0, bm + off, (uint32_t)n);
@@ -289,7 +276,7 @@ int om_mig_serve_postcopy(struct om_ssa *ssa, struct om_mig_session *s)
     om_mig_command(ssa, s, MIG_CMD_PUSH | MIG_CMD_END);
     int end_sent = 0;
     for (;;) {
-        if (!end_sent && workers_done(s, seq)) {
+        if (!end_sent && om_mig_streams_at(s, seq)) {
             int rc = send_end(ssa, s, 0);
             if (rc)
                 return rc;

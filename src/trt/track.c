@@ -39,6 +39,8 @@ uint64_t om_track_pages(void)
     return m == om_trt_layout.heap_hi ? 0 : (m - om_trt_layout.heap_lo) / OM_PAGE_SIZE;
 }
 
+uint64_t om_track_words(void) { return (om_track_pages() + 63) / 64; }
+
 /* The allocator's end: below the metadata area. */
 uint64_t om_track_heap_end(void)
 {

@@ -20,6 +20,8 @@ enum om_tracker_kind { OM_TRACKER_COMPILER = 1, OM_TRACKER_KERNEL = 2 };
  * bitmaps) carved from the top of the heap reservation: never sent. */
 uint64_t om_track_lo(void);
 uint64_t om_track_pages(void);
+/* 64-bit words of one bitmap over the tracked pages. */
+uint64_t om_track_words(void);
 int om_track_is_meta(uint64_t addr);
 /* Where the allocator's region ends (the metadata area starts). */
 uint64_t om_track_heap_end(void);
