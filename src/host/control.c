@@ -239,7 +239,7 @@ int om_control_request(const char *name, const char *request, char *out, size_t 
     out[have] = 0;
     close(fd);
     if (!have) {
-        snprintf(err, errlen, "the enclave's host process closed the control socket without an answer");
+        snprintf(err, errlen, "enclave '%s' ended before it answered (the app exited, or its process was killed)", name);
         return -1;
     }
     return 0;

@@ -23,6 +23,7 @@ int om_mig_session_begin(struct om_mig_session *s, uint64_t hp)
 {
     memset(s, 0, offsetof(struct om_mig_session, st));
     memset(&s->strategy, 0, offsetof(struct om_mig_session, out0) - offsetof(struct om_mig_session, strategy));
+    s->why[0] = 0; /* not in the ranges above, and a stale reason would mislead */
     for (uint32_t i = 0; i < OM_MIG_MAX_STREAMS; i++) {
         struct om_mig_stream *st = &s->st[i];
         memset(&st->have, 0, sizeof(*st) - offsetof(struct om_mig_stream, have));

@@ -393,14 +393,26 @@ static int commit(struct om_ssa *ssa, struct om_mig_session *s)
 }
 
 /* Starts every parked thread from its saved context. */
-static int resume_threads(struct om_ssa *ssa)
+static int resume_threads(struct om_ssa *ssa, struct om_mig_session *s)
 {
-    for (uint32_t i = 0; i < om_trt_slots(); i++) {
-        struct om_tcs *t = &om_trt.tcs[i];
+    /* The set is fixed first: a resumed thread may at once create threads
+     * in free slots, and those run already. */
+    uint64_t arrived[OM_MAX_THREADS / 64] = { 0 };
+    uint32_t n = om_trt_slots();
+    for (uint32_t i = 0; i < n; i++) {
+        const struct om_tcs *t = &om_trt.tcs[i];
         if (!t->in_use)
             continue;
-        if (!t->parked || t->ctx.fp_size > OM_FPSTATE_MAX)
+        if (!t->parked || t->ctx.fp_size > OM_FPSTATE_MAX) {
+            om_mig_why(s, "a thread arrived without a complete context: slot", i);
             return OM_MIGERR_INTEGRITY;
+        }
+        arrived[i / 64] |= 1ull << i % 64;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct om_tcs *t = &om_trt.tcs[i];
+        if (!(arrived[i / 64] >> i % 64 & 1))
+            continue;
         t->parked = 0;
         t->in_runtime = t->ctx.pad == OM_PARK_DIRECT;
         struct om_ocall *oc = om_oc_begin(ssa, OM_OC_SPAWN);
@@ -419,8 +431,10 @@ static int resume_threads(struct om_ssa *ssa)
             memcpy(fp + 24, &mxcsr, 4);
         }
         oc->spawn.fpstate = (uint64_t)fp;
-        if (om_oc_call(ssa, oc))
+        if (om_oc_call(ssa, oc)) {
+            om_mig_why(s, "the host could not start a thread: slot", i);
             return OM_MIGERR_INTERNAL;
+        }
     }
     return 0;
 }
@@ -430,12 +444,14 @@ static int restore(struct om_ssa *ssa, struct om_mig_session *s)
     __atomic_store_n(&om_trt.quiesce, 0, __ATOMIC_SEQ_CST);
     om_vmem_reap_all();
     int64_t rc = om_vmem_restore_mappings(ssa);
-    if (rc)
+    if (rc) {
+        om_mig_why(s, "the host could not restore the mappings:", (uint64_t)-rc);
         return OM_MIGERR_INTERNAL;
+    }
     if ((rc = om_fd_restore(ssa)))
         return (int)rc;
     s->args.t_resumed_ns = om_mig_now_ns(ssa);
-    return resume_threads(ssa);
+    return resume_threads(ssa, s);
 }
 
 static int64_t worker(struct om_ssa *ssa, struct om_mig_session *s, uint32_t i)
@@ -621,7 +637,7 @@ static int64_t coordinator(struct om_ssa *ssa, struct om_mig_session *s, uint64_
         goto fail;
     }
     if ((rc = restore(ssa, s))) {
-        why = "restoring threads or host resources failed after switchover";
+        why = s->why[0] ? s->why : "restoring threads or host resources failed after switchover";
         goto fail;
     }
     send_resumed(ssa, s);

@@ -93,6 +93,10 @@ wait_exit "$LOAD_PID" $((SECS + 150)) || fail "kvload did not finish"
 LOAD_RC=$EXIT_STATUS
 running "$DEST_PID" || fail "the kvserver enclave is not running at the destination"
 grep -q 'could not re-bind' "$d/dest.err" && fail "the destination could not re-bind the listening socket"
+# Every thread must have been resumed: a destination that failed half-way
+# still serves from the threads it did start.
+grep -q 'did not complete' "$d/dest.err" && fail "destination: $(grep 'did not complete' "$d/dest.err")"
+awk -v t="$MIG_DOWNTIME" 'BEGIN { exit !(t > 0) }' || fail "no downtime figure ($MIG_DOWNTIME): the destination never confirmed its resume"
 [ "$LOAD_RC" = 0 ] || fail "kvload exit status $LOAD_RC"
 grep -q '^kvload: PASS$' "$d/kvload.log" || fail "kvload did not PASS"
 grep -Eq '^kvload: verify keys [1-9][0-9]* lost 0 wrong 0 resurrected 0$' "$d/kvload.log" || fail "no clean verify line"
