@@ -34,23 +34,22 @@ check: deps
 demo: deps build
 	@scripts/demo.sh $(BUILD)
 
-# The evaluation matrix (as root): bench/live (memstress), bench/pass (if present)
-# and bench/workloads, all into bench/results/. See bench/README.md. Override a
+# The evaluation matrix (as root): bench/live (memstress), bench/pass,
+# bench/workloads and bench/kv, all into bench/results/. See bench/README.md. Override a
 # matrix with LIVE_SIZES, LIVE_STRATEGIES, LIVE_TRACKERS, LIVE_RATES, WL_WORKLOADS,
 # WL_STRATEGIES, WL_SIZES in the environment.
-bench: build
+bench: deps build
 	@test "$$(id -u)" = 0 || { echo "make bench: run it as root (network namespaces)" >&2; exit 1; }
 	@rc=0; \
 	BUILD=$(BUILD) OUT=bench/results SIZES="$${LIVE_SIZES:-1 2 4}" \
 	  STRATEGIES="$${LIVE_STRATEGIES:-stop-and-copy precopy postcopy hybrid}" \
 	  TRACKERS="$${LIVE_TRACKERS:-compiler kernel}" RATES="$${LIVE_RATES:-high low}" \
 	  bench/live/run.sh || { echo "make bench: bench/live/run.sh failed" >&2; rc=1; }; \
-	if [ -f bench/pass/run.sh ]; then \
-	  OUT=bench/results/pass_overhead.md bash bench/pass/run.sh $(BUILD) || { echo "make bench: bench/pass/run.sh failed" >&2; rc=1; }; \
-	else echo "make bench: no bench/pass/run.sh: the pass overhead table is skipped" >&2; fi; \
+	OUT=bench/results/pass_overhead.md bash bench/pass/run.sh $(BUILD) || { echo "make bench: bench/pass/run.sh failed" >&2; rc=1; }; \
 	BUILD=$(BUILD) OUT=bench/results WORKLOADS="$${WL_WORKLOADS:-bfs btree hashjoin pagerank xsbench}" \
 	  STRATEGIES="$${WL_STRATEGIES:-stop-and-copy precopy postcopy hybrid}" SIZES="$${WL_SIZES:-256M 1G}" \
 	  bench/workloads/run.sh || { echo "make bench: bench/workloads/run.sh failed" >&2; rc=1; }; \
+	BUILD=$(BUILD) OUT=bench/results bench/kv/run.sh || { echo "make bench: bench/kv/run.sh failed" >&2; rc=1; }; \
 	exit $$rc
 
 install: build

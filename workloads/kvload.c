@@ -9,6 +9,9 @@
  * Every GET is checked against the key's last acknowledged write; at the end
  * a DUMP shows whether every acknowledged write is present with its value.
  *
+ * SIGINT ends the run early (before -d runs out): the threads finish their
+ * requests, then the report and the checks follow as usual.
+ *
  * Exit status: 0 all checks passed, 1 a write was lost, a read was wrong, the
  * server gave an error or could not be reached again, 2 usage error.
  */
@@ -62,10 +65,11 @@ static unsigned opt_threads = 4;
 static uint64_t opt_keys = 10000, opt_vsize = 100, opt_rate, opt_put = 50, opt_del;
 static double opt_duration = 10, opt_reconnect = 60, opt_reply_timeout = 30;
 static const char *opt_out, *opt_prefix = "k";
-static uint64_t t0, t_end;
+static uint64_t t0, t_end, t0_real; /* t0_real: CLOCK_REALTIME at t0, to line up with other logs */
 static uint8_t *kstate;
 static uint64_t *kseq;
 static unsigned complaints; /* problem reports printed, capped */
+static int stop_early; /* set by SIGINT; atomic: the workers read it */
 
 #define COMPLAIN(...) \
     do { \
@@ -78,6 +82,12 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    __atomic_store_n(&stop_early, 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t mix64(uint64_t z)
@@ -232,7 +242,7 @@ static void *worker(void *arg)
         fprintf(stderr, "kvload: out of memory\n");
         exit(1);
     }
-    for (uint64_t now = now_ns(); now < t_end; now = now_ns()) {
+    for (uint64_t now = now_ns(); now < t_end && !__atomic_load_n(&stop_early, __ATOMIC_RELAXED); now = now_ns()) {
         if (opt_rate) { /* open loop would hide stalls: pace but never catch up in a burst */
             uint64_t due = t0 + (uint64_t)((double)done * 1e9 / (double)opt_rate);
             if (due > now) {
@@ -374,7 +384,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: kvload [options]\n"
                "  -a HOST:PORT  server; repeat for fallbacks tried in turn on reconnect\n"
                "                (default 127.0.0.1:7070)\n"
-               "  -d SEC        duration (default 10)\n"
+               "  -d SEC        duration (default 10); SIGINT ends it early\n"
                "  -c N          connections, one thread each (default 4)\n"
                "  -r N          requests/s per connection, 0 = flat out (default 0)\n"
                "  -k N          keys (default 10000)\n"
@@ -383,6 +393,7 @@ static void usage(FILE *f)
                "  -x PCT        percent DELs (default 0); the rest are GETs\n"
                "  -p PREFIX     key prefix (default k)\n"
                "  -o FILE       CSV of every request: thread,start_ns,latency_ns,op,attempts\n"
+               "                (ns since the start; its CLOCK_REALTIME: start_realtime_ns)\n"
                "  -R SEC        give up reconnecting after SEC (default 60)\n"
                "  -W SEC        a reply slower than SEC counts as a dropped connection (default 30)\n");
 }
@@ -461,7 +472,15 @@ int main(int argc, char **argv)
            "%% duration %g s\n",
            targets[0].host, targets[0].port, opt_threads, opt_keys, opt_vsize, opt_put, opt_del, opt_duration);
     fflush(stdout);
+    /* Also where a shell started us in the background with SIGINT ignored. */
+    if (sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_sigint }, NULL)) {
+        fprintf(stderr, "kvload: sigaction: %s\n", strerror(errno));
+        return 1;
+    }
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
     t0 = now_ns();
+    t0_real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
     t_end = t0 + (uint64_t)(opt_duration * 1e9);
     for (unsigned i = 0; i < opt_threads; i++) {
         ts[i].id = i;
@@ -520,6 +539,7 @@ int main(int argc, char **argv)
     printf("kvload: latency_us p50 %" PRIu64 " p99 %" PRIu64 " p999 %" PRIu64 " max %" PRIu64 "\n", PCT(0.5),
            PCT(0.99), PCT(0.999), PCT(1.0));
     printf("kvload: longest_stall_ms %.3f at_s %.3f\n", (double)stall / 1e6, (double)stall_at / 1e9);
+    printf("kvload: start_realtime_ns %" PRIu64 "\n", t0_real); /* the CSV's time 0 */
     printf("kvload: get_mismatches %" PRIu64 "\n", mismatches);
     fflush(stdout);
 

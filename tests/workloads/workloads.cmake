@@ -24,6 +24,11 @@ add_test(NAME workload.kvserver
 add_test(NAME workload.kvload_detects_loss
   COMMAND bash ${OM_WLT}/kv_test.sh loss $<TARGET_FILE:wl_kvserver_native> $<TARGET_FILE:kvload>)
 set_tests_properties(workload.kvserver workload.kvload_detects_loss PROPERTIES TIMEOUT 60 LABELS workload)
+# The KV throughput timeline (bench/kv): kvload's time base and SIGINT report,
+# and the plot's empty buckets where a native server was stopped (77: no gnuplot).
+add_test(NAME workload.kv.timeline
+  COMMAND bash ${CMAKE_SOURCE_DIR}/bench/kv/test.sh $<TARGET_FILE:wl_kvserver_native> $<TARGET_FILE:kvload>)
+set_tests_properties(workload.kv.timeline PROPERTIES TIMEOUT 60 LABELS workload SKIP_RETURN_CODE 77)
 
 # Transparency across a live migration (migrate.sh, label workload-migrate):
 # each compute workload is migrated at a random moment after its first step line
