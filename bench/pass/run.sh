@@ -46,25 +46,27 @@ CC=(clang-14 -O2 -I"$ROOT/workloads")
 LOAD=(-fpass-plugin="$P" -Xclang -load -Xclang "$P")
 declare -A BFLAGS=(
     [plain]=""
-    [all]="-mllvm -optmig-track=dirty+access -mllvm -optmig-version=false"
+    [all]="-mllvm -optmig-track=dirty+access"
     [dirty]="-mllvm -optmig-track=dirty"
-    [access]="-mllvm -optmig-track=access -mllvm -optmig-version=false"
+    [access]="-mllvm -optmig-track=access"
+    [polls]="-mllvm -optmig-track=none"
+    [mtest]="-mllvm -optmig-track=dirty+access -mllvm -optmig-mark-test"
 )
 # Configurations: label build OMB_TRACK. The first is the baseline.
 CONFIGS=(
     "plain plain 0"
     "all:off all 0" "all:dirty all 1" "all:access all 2" "all:both all 3"
     "dirty:off dirty 0" "dirty:on dirty 1"
-    "access:on access 2"
+    "access:on access 2" "polls:off polls 0" "mtest:dirty mtest 1"
 )
 
 if [ -z "${REPORT_ONLY:-}" ]; then
 echo "building into $TMP" >&2
 "${CC[@]}" -Wall -Wextra -c "$ROOT/bench/pass/rt_bench.c" -o "$TMP/rt_bench.o"
-build_one() { # workload: the stock native build (glibc malloc, no rt_bench) + 4 builds
+build_one() { # workload: the stock native build (glibc malloc, no rt_bench) + 6 builds
     local w=$1 b extra
     "${CC[@]}" $(srcs "$w") -o "$TMP/$w.ref" -lpthread -lm
-    for b in plain all dirty access; do
+    for b in plain all dirty access polls mtest; do
         extra=()
         [ "$b" = plain ] || extra=("${LOAD[@]}" ${BFLAGS[$b]} -mllvm -optmig-stats)
         "${CC[@]}" "${extra[@]}" $(srcs "$w") "$TMP/rt_bench.o" -o "$TMP/$w.$b" -lpthread -lm \
@@ -175,9 +177,10 @@ STAT=med
     echo
     for w in $WORKLOADS; do echo "- $w \`$(args "$w")\`"; done
     echo
-    echo "Configurations: \`build:mode\`. Builds: **all** = \`-optmig-track=dirty+access -optmig-version=false\`"
-    echo "(what omcc compiles by default; polls on), **dirty** = \`-optmig-track=dirty\` (plain copies on,"
-    echo "the default), **access** = \`-optmig-track=access -optmig-version=false\`. Mode = \`__om_track\`"
+    echo "Configurations: \`build:mode\`. Builds (polls and plain copies on unless said): **all** ="
+    echo "\`-optmig-track=dirty+access\` (what omcc compiles by default), **dirty** = \`-optmig-track=dirty\`,"
+    echo "**access** = \`-optmig-track=access\`, **polls** = \`-optmig-track=none\` (safepoint polls only),"
+    echo "**mtest** = all plus \`-optmig-mark-test\` (a mark stores only into a 0 byte). Mode = \`__om_track\`"
     echo "at run time, set before main: off 0, dirty 1, access 2, both 3. Every page is present (the"
     echo "access checks cost only the check) and the dirty map is never cleared (no copier runs)."
     echo
@@ -192,6 +195,8 @@ STAT=med
     echo "| access ≤ 25% | all:access | $(geo 7med all:access) | $(verdict "$(geo 7med all:access)" 25) |"
     echo "| access ≤ 25% | access:on | $(geo 7med access:on) | $(verdict "$(geo 7med access:on)" 25) |"
     echo "| (both, no target) | all:both | $(geo 7med all:both) | $(awk -v g="$(geo 7med all:both)" 'BEGIN {printf "%+.1f%%", (g-1)*100}') |"
+    echo "| (polls alone, no target) | polls:off | $(geo 7med polls:off) | $(awk -v g="$(geo 7med polls:off)" 'BEGIN {printf "%+.1f%%", (g-1)*100}') |"
+    echo "| (dirty, test-before-set marks) | mtest:dirty | $(geo 7med mtest:dirty) | $(verdict "$(geo 7med mtest:dirty)" 10) |"
     echo
     echo "## CPU time (user + sys), median of $ROUNDS, ratio vs plain"
     echo
@@ -214,7 +219,7 @@ STAT=med
     echo
     echo "| workload | config | heap pages | dirty pages | __om_access_slow | __om_mark_range |"
     echo "|---|---|---|---|---|---|"
-    awk '$2 != "plain" && $2 != "dirty:off" && $2 != "all:off" {printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $6, $8, $10, $12}' "$TMP/counts"
+    awk '$2 != "plain" && $2 != "dirty:off" && $2 != "all:off" && $2 != "polls:off" {printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $6, $8, $10, $12}' "$TMP/counts"
     echo
     echo "## Static counts (-optmig-stats, build all)"
     echo

@@ -2,6 +2,8 @@
  *                [--bandwidth RATE] [--max-rounds N] [--streams N] [--timeout SEC] [--json] */
 #include "cli.h"
 #include "control.h"
+#include "elf_image.h"
+#include <elf.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,8 @@ static void usage(FILE *f)
                "                       precopy: rounds while running, then stop for the rest;\n"
                "                       stop-and-copy: stop, copy everything (the MigSGX baseline)\n"
                "  --tracker T          auto (default): compiler if the image was built with the\n"
-               "                       tracking the strategy needs (omcc --track), else kernel;\n"
+               "                       tracking the strategy needs (omcc --track) and calls no\n"
+               "                       libc function it cannot follow (omcc warns), else kernel;\n"
                "                       compiler: the OptMig pass's marks and checks;\n"
                "                       kernel: userfaultfd write-protect and missing-page faults\n"
                "  --max-downtime MS    pre-copy stops when the rest fits in MS (default 300)\n"
@@ -56,6 +59,62 @@ static int field(const char *json, const char *key, char *out, size_t len)
     }
     out[n] = 0;
     return 0;
+}
+
+/* The libc functions omcc recorded as beyond the compiler tracker (section
+ * om_cc_uncov: "OMCCUNC1" + names) in the image at path, into out; 0 if it
+ * recorded none, -1 if the image cannot be read (then the enclave decides). */
+static int image_uncovered(const char *path, char *out, size_t len)
+{
+    static const char name[] = "om_cc_uncov", magic[] = "OMCCUNC1";
+    struct om_image img;
+    char err[256];
+    if (om_image_load(path, &img, err, sizeof(err)))
+        return -1;
+    int found = 0;
+    Elf64_Ehdr eh;
+    Elf64_Shdr str, sh;
+    memcpy(&eh, img.data, sizeof(eh)); /* the parser checked the ELF header's size */
+    uint64_t shend = eh.e_shoff + (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr);
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shoff || shend > img.size || shend <= eh.e_shoff ||
+        eh.e_shstrndx >= eh.e_shnum)
+        goto out;
+    memcpy(&str, img.data + eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof(sh), sizeof(str));
+    if (str.sh_offset > img.size || str.sh_size > img.size - str.sh_offset)
+        goto out;
+    for (unsigned i = 0; i < eh.e_shnum && !found; i++) {
+        memcpy(&sh, img.data + eh.e_shoff + (uint64_t)i * sizeof(sh), sizeof(sh));
+        if (sh.sh_name >= str.sh_size || str.sh_size - sh.sh_name < sizeof(name) ||
+            memcmp(img.data + str.sh_offset + sh.sh_name, name, sizeof(name)) || sh.sh_type != SHT_PROGBITS ||
+            sh.sh_offset > img.size || sh.sh_size > img.size - sh.sh_offset)
+            continue;
+        const char *p = (const char *)img.data + sh.sh_offset, *e = p + sh.sh_size;
+        const char *m = memmem(p, (size_t)(e - p), magic, sizeof(magic) - 1);
+        if (m) {
+            m += sizeof(magic) - 1;
+            snprintf(out, len, "%.*s", (int)strnlen(m, (size_t)(e - m)), m);
+            found = 1;
+        }
+    }
+out:
+    om_image_free(&img);
+    return found;
+}
+
+/* --tracker compiler on an image omcc flagged: refused here, before the
+ * enclave is touched, naming the functions. */
+static int compiler_refused(const char *name)
+{
+    char reply[8192], err[512], path[4096] = "", fns[2048] = "";
+    if (om_control_request(name, "status\n", reply, sizeof(reply), err, sizeof(err)) ||
+        field(reply, "image", path, sizeof(path)) || !path[0] || image_uncovered(path, fns, sizeof(fns)) <= 0)
+        return 0;
+    fprintf(stderr,
+            "optmig migrate: --tracker compiler refused: %s calls libc functions the compiler tracker cannot "
+            "follow (%s), so their reads and writes of enclave memory would be missed; use --tracker kernel "
+            "or auto. The enclave still runs at the source.\n",
+            path, fns);
+    return 1;
 }
 
 /* "10gbit", "800mbit", "1.5gbit", "100mbps" (bits), or plain bits/s. */
@@ -169,6 +228,8 @@ int om_cmd_migrate(int argc, char **argv)
     host[hl] = 0;
     snprintf(port, sizeof(port), "%s", pp);
 
+    if (tid == 1 && sid != 1 && !resume && compiler_refused(argv[optind]))
+        return 1;
     char req[512], reply[8192], err[512];
     snprintf(req, sizeof(req), "migrate %s %s %ld %ld %d %d %ld %ld %llu %d\n", host, port, streams, timeout * 1000,
              sid, tid, maxdown, rounds, bw, resume);

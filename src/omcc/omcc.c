@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "elf_image.h"
+#include "libc_cover.h"
 
 extern char **environ;
 
@@ -506,8 +507,8 @@ static void usage(void)
           "                  --track=none the pass is not loaded at all)\n"
           "  -v              print the commands omcc runs\n"
           "  --help, --version\n\n"
-          "environment: OMCC_CLANG (default clang-14), OMCC_RUNTIME_DIR (holds libomrt.a\n"
-          "and OptMigPass.so),\n"
+          "environment: OMCC_CLANG (default clang-14), OMCC_NM (default llvm-nm with\n"
+          "clang's suffix), OMCC_RUNTIME_DIR (holds libomrt.a and OptMigPass.so),\n"
           "TMPDIR\n",
           stdout);
 }
@@ -651,10 +652,9 @@ static void compile_argv(struct strv *cmd, const struct toolchain *tc, const str
         strv_take(cmd, xasprintf("-optmig-track=%s", o->track ? o->track : "none"));
         strv_push(cmd, "-mllvm");
         strv_push(cmd, o->polls ? "-optmig-polls=true" : "-optmig-polls=false");
-        /* Plain copies (-optmig-version) break dominance on real code with
-         * access checks (src/trt/heap.c): off until the pass is fixed. */
+        /* Plain copies: the idle path runs uninstrumented code (docs/PASS.md). */
         strv_push(cmd, "-mllvm");
-        strv_push(cmd, "-optmig-version=false");
+        strv_push(cmd, "-optmig-version=true");
     }
     strv_push(cmd, "-fPIE"); /* last, so it wins over any -fpic/-fPIC */
     strv_push(cmd, "-c");
@@ -662,11 +662,6 @@ static void compile_argv(struct strv *cmd, const struct toolchain *tc, const str
     strv_push(cmd, "-o");
     strv_push(cmd, obj);
 }
-
-static const char *const wrapped_libc[] = {
-    "memcpy", "memmove", "memset", "strcpy", "stpcpy", "strncpy", "strcat", "strncat",
-    "strlen", "strnlen", "strcmp", "strncmp", "memcmp", "memchr", "strchr",
-    "vsnprintf", "fgets", "fread", "fwrite", "fputs", "puts", NULL};
 
 static void link_argv(struct strv *cmd, const struct toolchain *tc, const struct opts *o,
                       const char *out)
@@ -825,6 +820,203 @@ static int do_compile_only(const struct toolchain *tc, struct opts *o)
     return 0;
 }
 
+/* ---- libc the compiler tracker cannot follow ------------------------------ */
+
+/* Runs argv with stdout into a malloc'd, NUL-terminated buffer (*out);
+ * -1 after a warning if it cannot. */
+static int capture(char *const *argv, int verbose, char **out)
+{
+    int p[2];
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    if (verbose)
+        print_cmd(argv);
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fprintf(stderr, "omcc: warning: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (rc) {
+        close(p[0]);
+        fprintf(stderr, "omcc: warning: cannot run %s: %s (set OMCC_NM to an llvm-nm executable)\n", argv[0],
+                strerror(rc));
+        return -1;
+    }
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    if (!buf)
+        oom();
+    for (;;) {
+        if (len + 1 == cap) {
+            char *b = realloc(buf, cap *= 2);
+            if (!b)
+                oom();
+            buf = b;
+        }
+        ssize_t r = read(p[0], buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(p[0]);
+    buf[len] = 0;
+    if (wait_child(pid, argv[0]) != 0) {
+        free(buf);
+        fprintf(stderr, "omcc: warning: %s failed\n", argv[0]);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* llvm-nm beside clang: clang-14 -> llvm-nm-14, /x/clang -> /x/llvm-nm. */
+static char *nm_tool(const char *clang)
+{
+    const char *env = getenv("OMCC_NM");
+    if (env && *env)
+        return xstrdup(env);
+    const char *b = base_name(clang);
+    if (strncmp(b, "clang", 5) != 0)
+        return xstrdup("llvm-nm");
+    return xasprintf("%.*sllvm-nm%s", (int)(b - clang), clang, b + 5);
+}
+
+static int listed(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Names the app's objects and archives reference but do not define, that
+ * are neither wrapped nor harmless (libc_cover.h), sorted and unique, into
+ * out. The pass's own runtime calls (__om_*) are the runtime's. */
+static int uncovered_refs(const struct toolchain *tc, const struct opts *o, struct strv *out)
+{
+    struct strv cmd = {0}, def = {0}, und = {0};
+    char *nm = nm_tool(tc->clang), *text = NULL;
+    strv_take(&cmd, nm);
+    strv_push(&cmd, "-P");
+    strv_push(&cmd, "-g");
+    size_t files = 0;
+    for (size_t i = 0; i < o->nin; i++)
+        if (o->in[i].file) {
+            strv_push(&cmd, o->in[i].file);
+            files++;
+        }
+    int r = files ? capture(cmd.v, o->verbose, &text) : 0;
+    strv_free(&cmd);
+    if (r)
+        return -1;
+    /* "NAME TYPE [VALUE SIZE]" per symbol; "archive[member]:" headers. */
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        char *sp = strchr(line, ' ');
+        if (!sp || !sp[1] || line[strlen(line) - 1] == ':')
+            continue;
+        *sp = 0;
+        char t = sp[1];
+        strv_push(t == 'U' || t == 'w' || t == 'v' ? &und : &def, line);
+    }
+    free(text);
+    qsort(def.v, def.n, sizeof *def.v, cmp_str);
+    qsort(und.v, und.n, sizeof *und.v, cmp_str);
+    for (size_t i = 0; i < und.n; i++) {
+        const char *s = und.v[i];
+        if ((i && strcmp(s, und.v[i - 1]) == 0) || strncmp(s, "__om_", 5) == 0 ||
+            bsearch(&s, def.v, def.n, sizeof *def.v, cmp_str) || listed(s, wrapped_libc) ||
+            listed(s, harmless_libc))
+            continue;
+        strv_push(out, s);
+    }
+    strv_free(&def);
+    strv_free(&und);
+    return 0;
+}
+
+/* An object whose section om_cc_uncov holds "OMCCUNC1" and the names: the
+ * runtime (track_cc.c) then reports no compiler tracking, and `optmig
+ * migrate` names them. Returns its path (owned) or NULL. */
+static char *uncovered_object(const struct toolchain *tc, const struct opts *o, const struct strv *names)
+{
+    char *src = xasprintf("%s/om_cc_uncov.s", tmpdir), *obj = xasprintf("%s/om_cc_uncov.o", tmpdir);
+    FILE *f = fopen(src, "w");
+    if (!f) {
+        error("%s: %s", src, strerror(errno));
+        goto fail;
+    }
+    fputs("\t.section om_cc_uncov,\"a\"\n\t.ascii \"OMCCUNC1\"\n\t.asciz \"", f);
+    for (size_t i = 0; i < names->n; i++) {
+        if (i)
+            fputc(' ', f);
+        for (const char *c = names->v[i]; *c; c++) /* symbol names: keep them plain */
+            fputc(strchr("\"\\\n", *c) ? '?' : *c, f);
+    }
+    fputs("\"\n", f);
+    if (fclose(f)) {
+        error("%s: %s", src, strerror(errno));
+        goto fail;
+    }
+    struct strv cmd = {0};
+    strv_push(&cmd, tc->clang);
+    strv_push(&cmd, "-c");
+    strv_push(&cmd, src);
+    strv_push(&cmd, "-o");
+    strv_push(&cmd, obj);
+    int r = run(&cmd, o->verbose);
+    strv_free(&cmd);
+    if (r)
+        goto fail;
+    free(src);
+    return obj;
+fail:
+    free(src);
+    free(obj);
+    return NULL;
+}
+
+/* With tracking compiled in: warns once naming the uncovered functions and
+ * links the record of them into the image. If they cannot be listed, the
+ * image is recorded as calling unknown ones (fail closed). */
+static int check_libc_coverage(const struct toolchain *tc, struct opts *o)
+{
+    struct strv names = {0};
+    if (!o->track)
+        return 0;
+    if (uncovered_refs(tc, o, &names)) {
+        strv_free(&names);
+        strv_push(&names, "unknown-libc-calls(llvm-nm-failed)");
+    }
+    if (!names.n)
+        return 0;
+    fputs("omcc: warning: the compiler tracker cannot follow what these libc functions read or "
+          "write in app memory:",
+          stderr);
+    for (size_t i = 0; i < names.n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names.v[i]);
+    fputs("; the image records this, so `optmig migrate --tracker auto` uses the kernel tracker "
+          "for it and --tracker compiler is refused\n",
+          stderr);
+    char *obj = uncovered_object(tc, o, &names);
+    strv_free(&names);
+    if (!obj)
+        return -1;
+    add_input(o, IN_OBJ, obj);
+    o->in[o->nin - 1].file = obj;
+    return 0;
+}
+
 static int do_link(const struct toolchain *tc, struct opts *o)
 {
     const char *out = o->output ? o->output : "a.out";
@@ -846,6 +1038,8 @@ static int do_link(const struct toolchain *tc, struct opts *o)
                 return -1;
         }
     }
+    if (check_libc_coverage(tc, o))
+        return -1;
     struct strv cmd = {0};
     link_argv(&cmd, tc, o, out);
     set_partial(out);

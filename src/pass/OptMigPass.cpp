@@ -85,6 +85,12 @@ cl::opt<bool> ClRecord(
     "optmig-record", cl::init(true),
     cl::desc("optmig: emit the module's mode record (off for the runtime's "
              "own instrumented code, which is not the app's)"));
+cl::opt<bool> ClMarkTest(
+    "optmig-mark-test", cl::init(false),
+    cl::desc("optmig: store a dirty mark only if the byte is 0 (keeps map "
+             "lines shared between threads; needs a collector that makes "
+             "every thread pass a full barrier between clearing and copying, "
+             "see docs/PASS.md)"));
 cl::opt<bool> ClStats("optmig-stats", cl::init(false),
                       cl::desc("optmig: print instrumentation counts"));
 
@@ -93,6 +99,7 @@ struct Options {
   unsigned Track = TrackBoth;
   bool Cost = true;
   bool Version = true;
+  bool MarkTest = false;
   bool Stats = false;
 
   static Options fromCommandLine() {
@@ -101,6 +108,7 @@ struct Options {
     O.Track = ClTrack;
     O.Cost = ClCost;
     O.Version = ClVersion;
+    O.MarkTest = ClMarkTest;
     O.Stats = ClStats;
     return O;
   }
@@ -139,7 +147,7 @@ struct Runtime {
   PointerType *I8Ptr;
   Constant *RangeBase, *RangePages, *DirtyMap, *PresentMap, *Track, *Poll;
   FunctionCallee Safepoint, AccessSlow, MarkRange;
-  MDNode *Unlikely, *Cold;
+  MDNode *Likely, *Unlikely, *Cold;
 
   explicit Runtime(Module &M) {
     LLVMContext &C = M.getContext();
@@ -188,6 +196,7 @@ struct Runtime {
     MarkRange = Fn("__om_mark_range",
                    FunctionType::get(Void, {I8Ptr, I64}, false), false);
     MDBuilder MDB(C);
+    Likely = MDB.createBranchWeights(64, 1);
     Unlikely = MDB.createBranchWeights(1, 64);
     Cold = MDB.createBranchWeights(1, 1 << 20);
   }
@@ -317,6 +326,17 @@ private:
              *SlotDirtyMap = nullptr, *SlotAccessLim = nullptr,
              *SlotPresentMap = nullptr;
   SmallVector<WeakTrackingVH, 16> SampleRoots;
+  // Values of versioned runs (tracked copy) and their join phis.
+  SmallVector<std::pair<Instruction *, PHINode *>, 32> Joins;
+  // Instructions of the tracked copies, which run only while tracking is on.
+  SmallPtrSet<Instruction *, 32> TrackedCopy;
+  // Weight of "the address is in the range" for the code being emitted:
+  // likely in a tracked copy (its tracking kind is on, and the heap is the
+  // range), unlikely elsewhere (that code also runs while tracking is off).
+  MDNode *InRange = nullptr;
+  void emitAt(Instruction *I) {
+    InRange = TrackedCopy.count(I) ? RT.Likely : RT.Unlikely;
+  }
 
   bool dirty() const { return Opt.Track & TrackDirty; }
   bool access() const { return Opt.Track & TrackAccess; }
@@ -349,10 +369,14 @@ private:
   Value *offsetOf(IRBuilder<> &B, const Region &R);
   Value *meetsRange(IRBuilder<> &B, Value *Addr, Value *Len, Value *Lim);
   void emitCheck(Instruction *Before, const Region &R);
-  void checkPage(Instruction *Before, Value *Off, const Region &R);
+  void checkPage(Instruction *Before, Value *Off, const Region &R,
+                 Value *Len = nullptr);
+  Instruction *splitShortLength(Instruction *Before, const Region &R,
+                                Instruction *&Short);
   void emitMark(Instruction *Before, const Region &R, Value *Cond);
   void markPage(Instruction *Before, Value *Off, Value *Cond);
   void versionSegments();
+  void joinVersionedValues();
   void promoteState();
 };
 
@@ -878,10 +902,10 @@ Value *FunctionInstrumenter::meetsRange(IRBuilder<> &B, Value *Addr, Value *Len,
 }
 
 void FunctionInstrumenter::checkPage(Instruction *Before, Value *Off,
-                                     const Region &R) {
+                                     const Region &R, Value *Len) {
   IRBuilder<> B(Before);
   Value *In = B.CreateICmpULT(Off, slot(B, SlotAccessLim), "om.in");
-  Instruction *Then = SplitBlockAndInsertIfThen(In, Before, false, RT.Unlikely);
+  Instruction *Then = SplitBlockAndInsertIfThen(In, Before, false, InRange);
   Then->getParent()->setName("om.check");
   B.SetInsertPoint(Then);
   Value *P = B.CreateGEP(RT.I8, slot(B, SlotPresentMap),
@@ -894,17 +918,51 @@ void FunctionInstrumenter::checkPage(Instruction *Before, Value *Off,
   Slow->getParent()->setName("om.slow");
   B.SetInsertPoint(Slow);
   B.CreateCall(RT.AccessSlow, {B.CreateIntToPtr(addressOf(B, R), RT.I8Ptr),
-                               B.getInt64(R.Size), B.getInt32(R.IsWrite)});
+                               Len ? Len : B.getInt64(R.Size),
+                               B.getInt32(R.IsWrite)});
   ++S.Checks;
+}
+
+// A memory intrinsic of run-time length: 1..4096 bytes span at most two
+// pages, checked or marked inline like a store (first and last byte's page);
+// longer ones, or a constant length above 4 KiB, call the runtime if they meet
+// the range (the copy itself then dwarfs the call). Length 0 does nothing.
+// Returns where the long case goes; Short is where the short one goes, or
+// null for a constant length (only the long case exists).
+Instruction *FunctionInstrumenter::splitShortLength(Instruction *Before,
+                                                    const Region &R,
+                                                    Instruction *&Short) {
+  Short = nullptr;
+  if (isa<ConstantInt>(R.Len))
+    return Before;
+  IRBuilder<> B(Before);
+  Value *IsShort = B.CreateICmpULT(B.CreateSub(R.Len, B.getInt64(1)),
+                                   B.getInt64(PageSize), "om.short");
+  Instruction *Long = nullptr;
+  SplitBlockAndInsertIfThenElse(IsShort, Before, &Short, &Long);
+  Short->getParent()->setName("om.len.short");
+  Long->getParent()->setName("om.len.long");
+  return Long;
 }
 
 void FunctionInstrumenter::emitCheck(Instruction *Before, const Region &R) {
   IRBuilder<> B(Before);
   if (R.Len) {
+    Instruction *Short;
+    Before = splitShortLength(Before, R, Short);
+    if (Short) {
+      B.SetInsertPoint(Short);
+      Value *Off = B.CreateSub(addressOf(B, R), RangeBase, "om.off");
+      checkPage(Short, Off, R, R.Len);
+      B.SetInsertPoint(Short);
+      checkPage(Short, B.CreateAdd(Off, B.CreateSub(R.Len, B.getInt64(1)),
+                                   "om.off.last"),
+                R, R.Len);
+    }
+    B.SetInsertPoint(Before);
     Value *Addr = addressOf(B, R);
     Value *On = meetsRange(B, Addr, R.Len, slot(B, SlotAccessLim));
-    Instruction *Then =
-        SplitBlockAndInsertIfThen(On, Before, false, RT.Unlikely);
+    Instruction *Then = SplitBlockAndInsertIfThen(On, Before, false, InRange);
     Then->getParent()->setName("om.check.range");
     B.SetInsertPoint(Then);
     B.CreateCall(RT.AccessSlow, {B.CreateIntToPtr(Addr, RT.I8Ptr), R.Len,
@@ -927,11 +985,19 @@ void FunctionInstrumenter::markPage(Instruction *Before, Value *Off,
   Value *In = B.CreateICmpULT(Off, slot(B, SlotDirtyLim), "om.in");
   if (Cond)
     In = B.CreateAnd(In, Cond);
-  Instruction *Then = SplitBlockAndInsertIfThen(In, Before, false, RT.Unlikely);
+  Instruction *Then = SplitBlockAndInsertIfThen(In, Before, false, InRange);
   Then->getParent()->setName("om.mark");
   B.SetInsertPoint(Then);
   Value *P = B.CreateGEP(RT.I8, slot(B, SlotDirtyMap),
                          B.CreateLShr(Off, PageShift, "om.page"));
+  if (Opt.MarkTest) {
+    LoadInst *Old = B.CreateLoad(RT.I8, P, "om.marked");
+    Old->setAtomic(AtomicOrdering::Monotonic);
+    Old->setAlignment(Align(1));
+    Instruction *Set = SplitBlockAndInsertIfThen(
+        B.CreateICmpEQ(Old, B.getInt8(0)), Then, false, RT.Unlikely);
+    B.SetInsertPoint(Set);
+  }
   StoreInst *St = B.CreateStore(B.getInt8(1), P);
   St->setAtomic(AtomicOrdering::Release); // never before the data store
   St->setAlignment(Align(1));
@@ -943,10 +1009,22 @@ void FunctionInstrumenter::emitMark(Instruction *After, const Region &R,
   Instruction *Before = After->getNextNode();
   IRBuilder<> B(Before);
   if (R.Len) {
+    Instruction *Short;
+    Before = splitShortLength(Before, R, Short);
+    if (Short) {
+      B.SetInsertPoint(Short);
+      Value *Off = B.CreateSub(addressOf(B, R), RangeBase, "om.off");
+      markPage(Short, Off, Cond);
+      B.SetInsertPoint(Short);
+      markPage(Short,
+               B.CreateAdd(Off, B.CreateSub(R.Len, B.getInt64(1)),
+                           "om.off.last"),
+               Cond);
+    }
+    B.SetInsertPoint(Before);
     Value *Addr = addressOf(B, R);
     Value *On = meetsRange(B, Addr, R.Len, slot(B, SlotDirtyLim));
-    Instruction *Then =
-        SplitBlockAndInsertIfThen(On, Before, false, RT.Unlikely);
+    Instruction *Then = SplitBlockAndInsertIfThen(On, Before, false, InRange);
     Then->getParent()->setName("om.mark.range");
     B.SetInsertPoint(Then);
     B.CreateCall(RT.MarkRange, {B.CreateIntToPtr(Addr, RT.I8Ptr), R.Len});
@@ -1032,25 +1110,45 @@ void FunctionInstrumenter::versionSegments() {
     Value *On =
         B.CreateICmpNE(slot(B, SlotAnyLim), B.getInt64(0), "om.tracking");
     B.CreateCondBr(On, Tracked, Plain);
-    // Values the run defines and later code uses now come from either copy.
+    // Every value the run defines gets a join phi now; which uses need it is
+    // decided by joinVersionedValues once all instrumentation is in place.
     for (Instruction &I : *Tracked) {
-      if (I.isTerminator())
-        continue;
-      SmallVector<Use *, 4> Outside;
-      for (Use &U : I.uses())
-        if (cast<Instruction>(U.getUser())->getParent() != Tracked)
-          Outside.push_back(&U);
-      if (Outside.empty())
+      if (I.isTerminator() || I.getType()->isVoidTy())
         continue;
       PHINode *PN =
           PHINode::Create(I.getType(), 2, I.getName() + ".om", &Tail->front());
       PN->addIncoming(&I, Tracked);
       PN->addIncoming(VM[&I], Plain);
-      for (Use *U : Outside)
-        U->set(PN);
+      Joins.push_back({&I, PN});
     }
+    for (Instruction &I : *Tracked)
+      TrackedCopy.insert(&I);
     ++S.Versioned;
   }
+}
+
+// A use of a value defined in a versioned run that the run's tracked copy
+// does not dominate takes the join phi instead. This covers the program's own
+// uses after the run and, above all, the instrumentation emitted after
+// versioning from regions recorded before it: a check hoisted to a preheader
+// or redone after a poll, or a check in a later run, whose address is
+// computed from a value of an earlier run (the tracked copy reaches those
+// points only on the tracking path).
+void FunctionInstrumenter::joinVersionedValues() {
+  DominatorTree NewDT(F);
+  for (auto &J : Joins) {
+    Instruction *I = J.first;
+    PHINode *PN = J.second;
+    SmallVector<Use *, 4> Late;
+    for (Use &U : I->uses())
+      if (U.getUser() != PN && !NewDT.dominates(I, U))
+        Late.push_back(&U);
+    for (Use *U : Late)
+      U->set(PN);
+    if (PN->use_empty())
+      PN->eraseFromParent();
+  }
+  Joins.clear();
 }
 
 void FunctionInstrumenter::promoteState() {
@@ -1109,15 +1207,21 @@ bool FunctionInstrumenter::run() {
   sampleAt(&*It);
   sampleAfterCalls();
 
-  for (auto &C : Checks)
+  for (auto &C : Checks) {
+    emitAt(C.first);
     emitCheck(C.first, C.second);
-  for (auto &M : Marks)
+  }
+  for (auto &M : Marks) {
+    emitAt(M.first);
     emitMark(M.first, M.second, nullptr);
+  }
   for (auto &M : CasMarks) {
+    emitAt(M.first);
     auto *Success = ExtractValueInst::Create(M.first, 1, "om.cas.ok",
                                              M.first->getNextNode());
     emitMark(Success, M.second, Success);
   }
+  InRange = RT.Unlikely; // hoisted checks and their redos are not versioned
   for (auto &LC : LoopChecks)
     for (const Region &R : LC.second.Regions)
       emitCheck(LC.second.PreheaderEnd, R);
@@ -1125,6 +1229,7 @@ bool FunctionInstrumenter::run() {
     for (const Region &R : LoopChecks[RC.second].Regions)
       emitCheck(RC.first, R);
 
+  joinVersionedValues();
   promoteState();
   return true;
 }
@@ -1250,7 +1355,7 @@ struct OptMigPass : PassInfoMixin<OptMigPass> {
 };
 
 // optmig<polls;no-polls;none;dirty;access;opt;no-opt;version;no-version;
-// stats> for opt -passes=.
+// mark-test;stats> for opt -passes=.
 bool parsePipelineName(StringRef Name, Options &O) {
   if (Name == "optmig")
     return true;
@@ -1281,6 +1386,8 @@ bool parsePipelineName(StringRef Name, Options &O) {
       O.Version = true;
     else if (P == "no-version")
       O.Version = false;
+    else if (P == "mark-test")
+      O.MarkTest = true;
     else
       return false;
   }

@@ -26,6 +26,11 @@ void om_cc_need_str(struct om_ssa *ssa, const char *s, uint64_t max);
  * __om_track. */
 void om_cc_wrote(const void *p, uint64_t n);
 
+/* The libc functions omcc found the app calling that the runtime cannot
+ * follow, space-separated; NULL if none. om_cc_compiled() then reports no
+ * dirty or access tracking. */
+const char *om_cc_uncovered(void);
+
 /* direct.c: this thread's slot as learnt by its gate, or -1; and the
  * direct system call path (parks when a migration is quiescing). */
 int om_direct_slot(void);

@@ -35,11 +35,26 @@ static volatile uint32_t cc_seen[OM_MAX_THREADS];
 static volatile uint64_t want[WANT_SLOTS];
 static uint64_t want_told[WANT_SLOTS];
 
-/* Before main: instrumented code reads the range base once per call. The
- * first trap (musl's start-up) has filled om_trt_layout by now. */
-/* Read from the image itself, not from a variable a constructor set: a
- * migration destination asks before any of the image's data arrived. */
-uint32_t om_cc_compiled(void)
+/* omcc records the libc functions the app calls that the runtime cannot
+ * follow (record "OMCCUNC1" + names, section om_cc_uncov); this empty
+ * anchor keeps the section present in images without any. */
+#define UNCOV_MAGIC "OMCCUNC1"
+static const char uncov_anchor[1] __attribute__((section("om_cc_uncov"), used)) = "";
+extern const char __start_om_cc_uncov[], __stop_om_cc_uncov[];
+
+const char *om_cc_uncovered(void)
+{
+    size_t m = sizeof(UNCOV_MAGIC) - 1;
+    for (const char *p = __start_om_cc_uncov; p + m < __stop_om_cc_uncov; p++)
+        if (!memcmp(p, UNCOV_MAGIC, m))
+            return p + m;
+    return NULL;
+}
+
+/* What the pass compiled in, from the image itself (not from a variable a
+ * constructor set: a migration destination asks before any of the image's
+ * data arrived). */
+static uint32_t compiled_raw(void)
 {
     uint32_t m = ~0u, any = 0;
     for (const uint32_t *p = __start_om_cc_modes; p < __stop_om_cc_modes; p++)
@@ -48,6 +63,14 @@ uint32_t om_cc_compiled(void)
             any = 1;
         }
     return any ? m & (OM_CC_DIRTY | OM_CC_ACCESS | OM_CC_POLLS) : 0;
+}
+
+/* An image that calls libc the runtime cannot follow offers no tracking
+ * (the polls still park its threads). */
+uint32_t om_cc_compiled(void)
+{
+    uint32_t m = compiled_raw();
+    return om_cc_uncovered() ? m & OM_CC_POLLS : m;
 }
 
 /* Before main: instrumented code reads the range base once per call. The
@@ -312,7 +335,7 @@ void om_cc_arrived(void)
 int __om_test_track(uint32_t bits);
 int __om_test_track(uint32_t bits)
 {
-    if (om_trt.quiesce || (bits & ~om_cc_compiled() & (OM_CC_DIRTY | OM_CC_ACCESS)) || !__om_range_pages)
+    if (om_trt.quiesce || (bits & ~compiled_raw() & (OM_CC_DIRTY | OM_CC_ACCESS)) || !__om_range_pages)
         return -1;
     memset(__om_dirty_map, 0, __om_range_pages);
     memset(__om_present_map, 1, __om_range_pages);

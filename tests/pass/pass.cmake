@@ -84,3 +84,10 @@ set_tests_properties(pass.dirty.O0 pass.dirty.O1 pass.dirty.O2 pass.dirty.O3 pas
   pass.access.both pass.access.noversion pass.access.noopt
   pass.poll.O0 pass.poll.O2 pass.poll.control PROPERTIES TIMEOUT 300)
 include(${CMAKE_CURRENT_LIST_DIR}/../cctrack/cctrack.cmake)
+
+# The project's enclave sources, instrumented as omcc does (plain copies on),
+# must pass the IR verifier in every tracking mode.
+add_test(NAME pass.verify.tree
+         COMMAND ${OM_PASS_TESTS}/verify_tree.sh ${PROJECT_SOURCE_DIR} ${OM_PASS_PLUGIN})
+set_tests_properties(pass.verify.tree PROPERTIES
+  ENVIRONMENT "OPT=${OM_OPT14};CLANG=${CMAKE_C_COMPILER}" TIMEOUT 900)

@@ -19,6 +19,7 @@ declare void @ext()
 ; CHECK:         %om.tracking = icmp ne i64 %om.anylim, 0
 ; CHECK-NEXT:    br i1 %om.tracking, label %om.tracked, label %om.plain
 ; CHECK:       om.tracked:
+; CHECK:         br i1 %om.in, label %om.check, label %{{.*}}, !prof ![[LIKELY:[0-9]+]]
 ; CHECK:         call void @__om_access_slow(
 ; CHECK:         %v = load i64, i64* %p, align 8
 ; CHECK-NEXT:    %w = add i64 %v, %x
@@ -44,3 +45,7 @@ define i64 @rmw(i64* %p, i64 %x) {
   store i64 0, i64* %p, align 8
   ret i64 %v
 }
+
+; In a tracked copy (it runs only while tracking is on) an address in the
+; range is the likely case.
+; CHECK: ![[LIKELY]] = !{!"branch_weights", i32 64, i32 1}
