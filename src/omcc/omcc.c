@@ -274,53 +274,74 @@ static int run(const struct strv *cmd, int verbose)
     return wait_child(pid, cmd->v[0]);
 }
 
-/* Runs `clang -print-resource-dir` and returns its output (owned). */
-static char *clang_resource_dir(const char *clang, int verbose)
+/* Runs argv and returns its stdout, NUL-terminated, in *out (owned); on
+ * failure says so at level ("error" or "warning") with hint, returns -1. */
+static int capture(char *const *argv, int verbose, const char *level, const char *hint, char **out)
 {
-    char *argv[] = {(char *)clang, "-print-resource-dir", NULL};
-    char buf[PATH_MAX];
-    size_t len = 0;
     int p[2];
     pid_t pid;
     posix_spawn_file_actions_t fa;
-
     if (verbose)
         print_cmd(argv);
     if (pipe2(p, O_CLOEXEC) != 0) {
-        error("pipe: %s", strerror(errno));
-        return NULL;
+        fprintf(stderr, "omcc: %s: pipe: %s\n", level, strerror(errno));
+        return -1;
     }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-    int rc = posix_spawnp(&pid, clang, &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
     if (rc) {
         close(p[0]);
-        spawn_error(clang, rc);
-        return NULL;
+        fprintf(stderr, "omcc: %s: cannot run %s: %s (%s)\n", level, argv[0], strerror(rc), hint);
+        return -1;
     }
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    if (!buf)
+        oom();
     for (;;) {
-        ssize_t r = read(p[0], buf + len, sizeof buf - 1 - len);
+        if (len + 1 == cap) {
+            char *b = realloc(buf, cap *= 2);
+            if (!b)
+                oom();
+            buf = b;
+        }
+        ssize_t r = read(p[0], buf + len, cap - 1 - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         len += (size_t)r;
-        if (len == sizeof buf - 1)
-            break;
     }
     close(p[0]);
-    if (wait_child(pid, clang) != 0)
-        return NULL;
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-        len--;
     buf[len] = 0;
+    if (wait_child(pid, argv[0]) != 0) {
+        free(buf);
+        fprintf(stderr, "omcc: %s: %s failed\n", level, argv[0]);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* `clang -print-resource-dir`, trimmed (owned). */
+static char *clang_resource_dir(const char *clang, int verbose)
+{
+    char *argv[] = {(char *)clang, "-print-resource-dir", NULL}, *out;
+    if (capture(argv, verbose, "error", "set OMCC_CLANG to a clang executable", &out))
+        return NULL;
+    size_t len = strlen(out);
+    while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+        len--;
+    out[len] = 0;
     if (!len) {
+        free(out);
         error("%s -print-resource-dir printed nothing", clang);
         return NULL;
     }
-    return xstrdup(buf);
+    return out;
 }
 
 /* ---- command line ------------------------------------------------------- */
@@ -822,59 +843,6 @@ static int do_compile_only(const struct toolchain *tc, struct opts *o)
 
 /* ---- libc the compiler tracker cannot follow ------------------------------ */
 
-/* Runs argv with stdout into a malloc'd, NUL-terminated buffer (*out);
- * -1 after a warning if it cannot. */
-static int capture(char *const *argv, int verbose, char **out)
-{
-    int p[2];
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    if (verbose)
-        print_cmd(argv);
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        fprintf(stderr, "omcc: warning: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc) {
-        close(p[0]);
-        fprintf(stderr, "omcc: warning: cannot run %s: %s (set OMCC_NM to an llvm-nm executable)\n", argv[0],
-                strerror(rc));
-        return -1;
-    }
-    size_t len = 0, cap = 1 << 16;
-    char *buf = malloc(cap);
-    if (!buf)
-        oom();
-    for (;;) {
-        if (len + 1 == cap) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b)
-                oom();
-            buf = b;
-        }
-        ssize_t r = read(p[0], buf + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(p[0]);
-    buf[len] = 0;
-    if (wait_child(pid, argv[0]) != 0) {
-        free(buf);
-        fprintf(stderr, "omcc: warning: %s failed\n", argv[0]);
-        return -1;
-    }
-    *out = buf;
-    return 0;
-}
-
 /* llvm-nm beside clang: clang-14 -> llvm-nm-14, /x/clang -> /x/llvm-nm. */
 static char *nm_tool(const char *clang)
 {
@@ -913,7 +881,7 @@ static int uncovered_refs(const struct toolchain *tc, const struct opts *o, stru
             strv_push(&cmd, o->in[i].file);
             files++;
         }
-    int r = files ? capture(cmd.v, o->verbose, &text) : 0;
+    int r = files ? capture(cmd.v, o->verbose, "warning", "set OMCC_NM to an llvm-nm executable", &text) : 0;
     strv_free(&cmd);
     if (r)
         return -1;
