@@ -234,6 +234,23 @@ bad-track)
     expect_ok "$omcc" --track=none --no-polls -c hello.c
     unset OMCC_RUNTIME_DIR
     ;;
+nm-missing)
+    # Without llvm-nm omcc cannot list the app's libc calls: the image must be
+    # flagged (auto then takes the kernel tracker), never silently trusted.
+    hello
+    expect_ok "$omcc" -o img hello.c
+    grep -q 'compiler tracker cannot follow' err.txt && { cat err.txt; fail "hello.c flagged as uncovered"; }
+    # The record is read from its section: the runtime's code holds the magic too.
+    llvm-readelf-14 -p om_cc_uncov img >sec.txt || fail "llvm-readelf-14 cannot read img"
+    grep -q 'OMCCUNC1' sec.txt && { cat sec.txt; fail "hello.c's image records uncovered calls"; }
+    OMCC_NM=$work/nowhere/llvm-nm
+    export OMCC_NM
+    expect_ok "$omcc" -o img2 hello.c
+    grep -qF "cannot run $work/nowhere/llvm-nm" err.txt || { cat err.txt; fail "no warning that llvm-nm did not run"; }
+    llvm-readelf-14 -p om_cc_uncov img2 >sec.txt || fail "llvm-readelf-14 cannot read img2"
+    grep -qF 'OMCCUNC1unknown-libc-calls(llvm-nm-failed)' sec.txt || { cat sec.txt; fail "the image is not flagged when llvm-nm fails"; }
+    unset OMCC_NM
+    ;;
 missing-runtime)
     hello
     OMCC_RUNTIME_DIR=$work/nowhere
